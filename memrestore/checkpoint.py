@@ -1,0 +1,96 @@
+"""Model checkpoints: safetensors weights with the run's config embedded, plus a readable JSON.
+
+``NAME.safetensors`` holds the weights and, in its header metadata, the full validated config (so a
+checkpoint alone rebuilds its model) and any metrics; ``NAME.json`` beside it repeats config and
+metrics for people and tools. Loading never unpickles anything, so a checkpoint from an untrusted
+source cannot run code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from .config import Config, config_from_json
+from .errors import CheckpointError, MemrestoreError
+from .io.atomic import atomic_path, atomic_write_text
+
+FORMAT = "memrestore-checkpoint-1"
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint: weights, the config that built them, and recorded metrics."""
+
+    state_dict: dict[str, torch.Tensor]
+    config: Config
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def save_checkpoint(path: str | Path, model: nn.Module, config: Config, **metadata: Any) -> Path:
+    """Write ``path`` (.safetensors) and its JSON sidecar atomically; returns the weights path."""
+    path = Path(path).with_suffix(".safetensors")
+    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    header = {
+        "format": FORMAT,
+        "config": json.dumps(config.to_dict()),
+        "metadata": json.dumps(metadata, default=str),
+    }
+    with atomic_path(path) as tmp:
+        save_file(state, str(tmp), metadata=header)
+    sidecar = {"format": FORMAT, "config": config.to_dict(), **metadata}
+    atomic_write_text(path.with_suffix(".json"), json.dumps(sidecar, indent=2, default=str) + "\n")
+    return path
+
+
+def read_checkpoint(path: str | Path) -> Checkpoint:
+    """Read weights and config; raises ``CheckpointError`` naming the file on any problem."""
+    path = Path(path)
+    if path.is_dir():
+        for name in ("model.safetensors", "best.safetensors", "last.safetensors"):
+            if (path / name).is_file():
+                path = path / name
+                break
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    if path.suffix != ".safetensors":
+        raise CheckpointError(f"{path}: expected a .safetensors checkpoint (pickled .pth files are not loaded)")
+    try:
+        state = load_file(str(path))
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as handle:
+            header = handle.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path}: not a valid safetensors file ({exc})") from exc
+    if header.get("format") != FORMAT or "config" not in header:
+        raise CheckpointError(f"{path}: safetensors file has no memrestore config (not written by memrestore?)")
+    try:
+        config = config_from_json(header["config"])
+    except MemrestoreError as exc:
+        raise CheckpointError(f"{path}: {exc}") from exc
+    metadata = json.loads(header.get("metadata", "{}"))
+    return Checkpoint(state_dict=state, config=config, metadata=metadata)
+
+
+def load_weights(model: nn.Module, state_dict: dict[str, torch.Tensor], source: str | Path) -> None:
+    """Load weights strictly, turning a mismatch into a one-line ``CheckpointError``."""
+    missing, unexpected = [], []
+    own = model.state_dict()
+    missing = [k for k in own if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in own]
+    wrong = [k for k in own if k in state_dict and own[k].shape != state_dict[k].shape]
+    if missing or unexpected or wrong:
+        detail = (missing and f"missing {missing[0]}") or (unexpected and f"unexpected {unexpected[0]}") or f"shape of {wrong[0]}"
+        raise CheckpointError(
+            f"{source}: weights do not match the architecture ({detail}; "
+            f"{len(missing)} missing, {len(unexpected)} unexpected, {len(wrong)} mis-shaped)"
+        )
+    model.load_state_dict(state_dict)

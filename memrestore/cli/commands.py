@@ -1,0 +1,92 @@
+"""Implementations of the sub-commands; each takes the parsed arguments and returns an exit status."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from ..errors import MemrestoreError
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from ..config import load_config
+    from ..engine.trainer import Trainer
+
+    config = load_config(args.config, args.overrides)
+    run_dir = Trainer(config, progress=not args.quiet).fit()
+    print(f"trained {config.model.name}: {run_dir / 'model.safetensors'}")
+    return 0
+
+
+def collect_inputs(inputs: list[str]) -> list[Path]:
+    """Expand files and folders (non-recursive) into image paths; unknown paths are errors."""
+    from ..io.images import is_image_file, list_images
+
+    paths: list[Path] = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            found = list_images(item)
+            if not found:
+                raise MemrestoreError(f"{item}: no images found in folder")
+            paths.extend(found)
+        elif item.is_file():
+            if not is_image_file(item):
+                raise MemrestoreError(f"{item}: not an image file name (expected one of .png .jpg .bmp .tif .webp)")
+            paths.append(item)
+        else:
+            raise MemrestoreError(f"{item}: no such file or folder")
+    return paths
+
+
+def run_restore(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ..api import load
+    from ..io import read_image, to_float_rgb, with_pixels, write_image
+
+    paths = collect_inputs(args.inputs)
+    restorer = load(args.checkpoint, device=args.device)
+    out_dir = Path(args.output)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    failures = []
+    for path in tqdm(paths, desc="restore", unit="img"):
+        target = out_dir / path.name
+        try:
+            if target.resolve() == path.resolve():
+                raise MemrestoreError(f"{path}: output would overwrite the input; choose another -o folder")
+            if target.exists() and not args.overwrite:
+                raise MemrestoreError(f"{target}: exists (use --overwrite to replace it)")
+            image = read_image(path)
+            restored = restorer.restore_array(to_float_rgb(image))
+            write_image(target, with_pixels(image, restored))
+        except MemrestoreError as exc:
+            failures.append(str(exc))
+            tqdm.write(f"memrestore: error: {exc}", file=sys.stderr)
+    print(f"restored {len(paths) - len(failures)} of {len(paths)} images into {out_dir}")
+    if failures:
+        print(f"{len(failures)} failed:\n  " + "\n  ".join(failures), file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from ..metrics.folders import evaluate_folders, mean_row, write_csv
+    from .table import format_table
+
+    rows = evaluate_folders(args.pred, args.target, args.convention, args.crop_border)
+    csv_path = Path(args.csv) if args.csv else Path(args.pred) / f"metrics_{args.convention}.csv"
+    write_csv(csv_path, rows, args.convention)
+    table = [[r["name"], r["psnr"], r["ssim"]] for r in [*rows, mean_row(rows)]]
+    print(f"convention: {args.convention} (crop_border={args.crop_border})")
+    print(format_table(["image", "PSNR (dB)", "SSIM"], table))
+    print(f"per-image CSV: {csv_path}")
+    return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from ..demo import run_demo as demo
+
+    logging.basicConfig(level=logging.WARNING)
+    return demo(Path(args.out), overrides=args.overrides, progress=not args.quiet)

@@ -1,0 +1,303 @@
+"""Run configuration: plain YAML validated into dataclasses.
+
+Every knob has a default, so a config file only states what differs. Unknown or mistyped keys are
+errors that name the key (with a "did you mean" hint), wrong types are errors that name the expected
+type. Component options (``model:`` and each ``losses:`` entry) are checked against the registered
+component's constructor signature, so a model's or loss's own arguments need no second declaration.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import inspect
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, Union
+
+import yaml
+
+from .errors import ConfigError
+
+
+@dataclass
+class ModelConfig:
+    """Which registered architecture to build, and its constructor options."""
+
+    name: str = "unet"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LossConfig:
+    """One weighted loss term; options go to the loss constructor."""
+
+    name: str = "charbonnier"
+    weight: float = 1.0
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DatasetConfig:
+    """A paired dataset and how to batch it. ``root`` holds ``input/`` and ``target/``."""
+
+    type: str = "paired"
+    root: str = ""
+    input_dir: str = "input"
+    target_dir: str = "target"
+    patch_size: int = 64
+    batch_size: int = 8
+    num_workers: int = 0
+    augment: bool = True
+    cache: bool = True
+
+
+@dataclass
+class DataConfig:
+    train: DatasetConfig = field(default_factory=DatasetConfig)
+    val: Optional[DatasetConfig] = None
+
+
+@dataclass
+class OptimizerConfig:
+    name: str = "adam"
+    lr: float = 2e-4
+    weight_decay: float = 0.0
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+
+
+@dataclass
+class SchedulerConfig:
+    """Learning-rate schedule: ``constant`` or ``cosine`` (to ``min_lr``), after a linear warm-up."""
+
+    name: str = "cosine"
+    warmup_iters: int = 0
+    min_lr: float = 1e-6
+
+
+@dataclass
+class TrainConfig:
+    iterations: int = 1000
+    grad_clip: float = 0.0
+    log_every: int = 20
+    val_every: int = 0
+    checkpoint_every: int = 200
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    losses: list[LossConfig] = field(default_factory=lambda: [LossConfig()])
+
+
+@dataclass
+class EvalConfig:
+    """Metric convention (see ``memrestore.metrics.CONVENTIONS``) and border crop."""
+
+    convention: str = "rgb"
+    crop_border: int = 0
+
+
+@dataclass
+class Config:
+    name: str = "run"
+    seed: int = 0
+    device: str = "auto"
+    output_dir: str = "runs"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.output_dir) / self.name
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_plain(self)
+
+
+# Sections whose extra keys are component options rather than fields.
+_COMPONENT_SECTIONS = {ModelConfig: ("name",), LossConfig: ("name", "weight")}
+
+
+def to_plain(obj: Any) -> Any:
+    """Dataclass -> plain YAML/JSON-able data; component options are flattened back beside ``name``."""
+    if isinstance(obj, (ModelConfig, LossConfig)):
+        out = {f: getattr(obj, f) for f in _COMPONENT_SECTIONS[type(obj)]}
+        out.update(to_plain(obj.options))
+        return out
+    if dataclasses.is_dataclass(obj):
+        return {f.name: to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {k: to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_plain(v) for v in obj]
+    return obj
+
+
+def _unknown_key(key: str, known: list[str], where: str) -> ConfigError:
+    hint = difflib.get_close_matches(key, known, n=1)
+    suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+    return ConfigError(f"{where}: unknown key {key!r}{suggestion} (allowed: {', '.join(known)})")
+
+
+def _coerce(value: Any, annotation: Any, where: str) -> Any:
+    """Check ``value`` against a type annotation, converting int->float and nested dataclasses."""
+    if annotation is Any or annotation is inspect.Parameter.empty:
+        return value
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return _coerce(value, arg, where)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0] if errors else f"{where}: invalid value {value!r}")
+    if dataclasses.is_dataclass(annotation):
+        return from_dict(annotation, value, where)
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        item_type = args[0] if args else Any
+        return [_coerce(v, item_type, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict or annotation is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+        return dict(value)
+    if annotation is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true/false, got {value!r}")
+        return value
+    if annotation is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if annotation is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if annotation is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return value
+    return value
+
+
+def from_dict(cls: type, data: Any, where: str = "config") -> Any:
+    """Build dataclass ``cls`` from a mapping, rejecting unknown keys and wrong types."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {data!r}")
+    if cls in _COMPONENT_SECTIONS:
+        fixed = {k: data[k] for k in _COMPONENT_SECTIONS[cls] if k in data}
+        options = {k: v for k, v in data.items() if k not in fixed}
+        obj = cls(**{k: _coerce(v, _field_types(cls)[k], f"{where}.{k}") for k, v in fixed.items()})
+        obj.options = options
+        return obj
+    hints = _field_types(cls)
+    kwargs = {}
+    for key, value in data.items():
+        if key not in hints:
+            raise _unknown_key(key, list(hints), where)
+        kwargs[key] = _coerce(value, hints[key], f"{where}.{key}")
+    return cls(**kwargs)
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def check_options(factory: Callable[..., Any], options: dict[str, Any], where: str) -> dict[str, Any]:
+    """Validate component ``options`` against ``factory``'s signature (names and annotated types)."""
+    signature = inspect.signature(factory)
+    try:
+        hints = typing.get_type_hints(factory.__init__ if inspect.isclass(factory) else factory)
+    except Exception:  # unresolvable annotations in third-party code: check names only
+        hints = {}
+    params = {
+        name: p
+        for name, p in signature.parameters.items()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and name != "self"
+    }
+    checked = {}
+    for key, value in options.items():
+        if key not in params:
+            raise _unknown_key(key, list(params), where)
+        checked[key] = _coerce(value, hints.get(key, Any), f"{where}.{key}")
+    return checked
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``key.sub=value`` overrides (values parsed as YAML) to a raw config mapping."""
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. train.iterations=500")
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            value = raw
+        node = data
+        parts = key.split(".")
+        for part in parts[:-1]:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                raise ConfigError(f"--set {item!r}: {part!r} is not a section")
+            node = child
+        node[parts[-1]] = value
+    return data
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Read a YAML file (or start from defaults), apply overrides, validate everything."""
+    data: dict[str, Any] = {}
+    where = "config"
+    if path is not None:
+        path = Path(path)
+        where = str(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found")
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            line = getattr(getattr(exc, "problem_mark", None), "line", None)
+            at = f" (line {line + 1})" if line is not None else ""
+            raise ConfigError(f"{path}: invalid YAML{at}: {getattr(exc, 'problem', exc)}") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping at the top level")
+    data = apply_overrides(data, overrides or [])
+    config = from_dict(Config, data, where)
+    validate_components(config, where)
+    return config
+
+
+def validate_components(config: Config, where: str = "config") -> None:
+    """Check names and options of the model and the losses against their registries."""
+    from .losses import LOSSES
+    from .models import MODELS
+
+    config.model.options = check_options(MODELS.get(config.model.name), config.model.options, f"{where}: model")
+    for i, loss in enumerate(config.train.losses):
+        loss.options = check_options(LOSSES.get(loss.name), loss.options, f"{where}: train.losses[{i}]")
+    from .metrics import CONVENTIONS
+
+    if config.eval.convention not in CONVENTIONS:
+        raise ConfigError(
+            f"{where}: eval.convention {config.eval.convention!r} is not one of {', '.join(CONVENTIONS)}"
+        )
+
+
+def config_from_json(text: str) -> Config:
+    """Rebuild a validated Config from the JSON stored beside a checkpoint."""
+    config = from_dict(Config, json.loads(text), "checkpoint config")
+    validate_components(config, "checkpoint config")
+    return config

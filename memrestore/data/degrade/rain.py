@@ -1,0 +1,113 @@
+"""Rain streaks, rendered the way the Rain100/Rain800 family of synthetic sets was made.
+
+Those sets (Yang et al., CVPR 2017; Zhang et al., 2019) draw sparse random drops, blur them into
+streaks with a linear motion kernel (angle, length) and composite the streak layer onto the photo in
+"screen" mode, which brightens but never exceeds white: I = 1 - (1 - B)(1 - R). Heavy rain also adds
+a veil of light scattered by accumulated drops (Yang et al.'s "rain accumulation"): I <- (1 - v) I + v A.
+
+Parameter ranges (``RainParams``) default to light-to-moderate rain comparable to Rain100L/Rain12.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class RainParams:
+    """One rain layer: drop density (fraction of pixels seeding a drop), streak length (px),
+    angle (degrees from vertical), drop radius (Gaussian sigma, px), peak brightness, and the veil
+    (rain-accumulation) strength applied once per image."""
+
+    density: float = 0.004
+    length: int = 20
+    angle: float = 0.0
+    width: float = 0.6
+    intensity: float = 0.7
+    veil: float = 0.0
+
+
+def sample_rain_params(
+    rng: np.random.Generator,
+    density: tuple[float, float] = (0.002, 0.008),
+    length: tuple[int, int] = (10, 35),
+    angle: tuple[float, float] = (-25.0, 25.0),
+    width: tuple[float, float] = (0.4, 1.0),
+    intensity: tuple[float, float] = (0.45, 0.85),
+    veil: tuple[float, float] = (0.0, 0.08),
+) -> RainParams:
+    """Draw parameters uniformly from the given ranges."""
+    return RainParams(
+        density=float(rng.uniform(*density)),
+        length=int(rng.integers(length[0], length[1] + 1)),
+        angle=float(rng.uniform(*angle)),
+        width=float(rng.uniform(*width)),
+        intensity=float(rng.uniform(*intensity)),
+        veil=float(rng.uniform(*veil)),
+    )
+
+
+def streak_kernel(length: int, angle: float, supersample: int = 4) -> np.ndarray:
+    """Anti-aliased line kernel of ``length`` px at ``angle`` degrees from vertical; sums to 1."""
+    size = length + 2 if length % 2 else length + 3  # odd, with a margin for anti-aliasing
+    big = size * supersample
+    canvas = np.zeros((big, big), np.float32)
+    theta = np.deg2rad(angle)
+    half = (length * supersample) / 2.0
+    cx = cy = big / 2.0
+    dx, dy = half * np.sin(theta), half * np.cos(theta)
+    p0 = (int(round(cx - dx)), int(round(cy - dy)))
+    p1 = (int(round(cx + dx)), int(round(cy + dy)))
+    cv2.line(canvas, p0, p1, 1.0, thickness=supersample, lineType=cv2.LINE_AA)
+    kernel = cv2.resize(canvas, (size, size), interpolation=cv2.INTER_AREA)
+    kernel = np.clip(kernel, 0.0, None)
+    return kernel / kernel.sum()
+
+
+def rain_layer(height: int, width: int, params: RainParams, rng: np.random.Generator) -> np.ndarray:
+    """A float32 HxW streak layer in [0, 1]."""
+    seeds = (rng.random((height, width)) < params.density).astype(np.float32)
+    seeds *= rng.uniform(0.6, 1.0, size=(height, width)).astype(np.float32)
+    if params.width > 0:
+        seeds = cv2.GaussianBlur(seeds, (0, 0), params.width)
+    streaks = cv2.filter2D(seeds, -1, streak_kernel(params.length, params.angle), borderType=cv2.BORDER_REFLECT)
+    active = streaks[streaks > 1e-6]
+    if active.size == 0:
+        return np.zeros((height, width), np.float32)
+    scale = np.quantile(active, 0.995)  # brightest streak cores reach the chosen intensity
+    return np.clip(streaks / scale, 0.0, 1.0) * params.intensity
+
+
+def add_rain(
+    clean: np.ndarray, rng: np.random.Generator, layers: int | None = None, params: list[RainParams] | None = None
+) -> np.ndarray:
+    """Render 1-3 streak layers (similar direction, different scale) over a float HxWx3 image in [0, 1]."""
+    h, w = clean.shape[:2]
+    if params is None:
+        base = sample_rain_params(rng)
+        count = layers if layers is not None else int(rng.integers(1, 4))
+        params = [base]
+        for _ in range(count - 1):
+            params.append(
+                RainParams(
+                    density=base.density * rng.uniform(0.3, 0.8),
+                    length=max(4, int(base.length * rng.uniform(0.5, 1.3))),
+                    angle=base.angle + rng.uniform(-6, 6),
+                    width=base.width * rng.uniform(0.7, 1.3),
+                    intensity=base.intensity * rng.uniform(0.6, 1.0),
+                    veil=base.veil,
+                )
+            )
+    rain = np.zeros((h, w), np.float32)
+    for p in params:
+        layer = rain_layer(h, w, p, rng)
+        rain = 1.0 - (1.0 - rain) * (1.0 - layer)  # layers combine in screen mode too
+    rainy = 1.0 - (1.0 - clean.astype(np.float32)) * (1.0 - rain[..., None])
+    veil = params[0].veil
+    if veil > 0:
+        airlight = rng.uniform(0.75, 0.95)
+        rainy = (1.0 - veil) * rainy + veil * airlight
+    return np.clip(rainy, 0.0, 1.0).astype(np.float32)

@@ -1,0 +1,22 @@
+"""User-facing errors.
+
+`MemrestoreError` marks an *expected* mistake (bad path, bad config, unreadable image). The CLI prints
+its message as one line and exits non-zero instead of showing a traceback; anything else is a bug and
+keeps its traceback.
+"""
+
+
+class MemrestoreError(Exception):
+    """An expected, user-caused problem; the message must name the file or key involved."""
+
+
+class ConfigError(MemrestoreError):
+    """A configuration file or override is invalid (unknown key, wrong type, bad value)."""
+
+
+class ImageReadError(MemrestoreError):
+    """An image file is missing, empty, truncated or not an image."""
+
+
+class CheckpointError(MemrestoreError):
+    """A checkpoint is missing, unsafe or does not match the architecture."""

@@ -1,0 +1,16 @@
+"""Image files in and out (``images``) and crash-safe writes (``atomic``)."""
+
+from .atomic import atomic_path, atomic_write_bytes, atomic_write_text
+from .images import ImageData, list_images, read_image, to_float_rgb, with_pixels, write_image
+
+__all__ = [
+    "ImageData",
+    "atomic_path",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "list_images",
+    "read_image",
+    "to_float_rgb",
+    "with_pixels",
+    "write_image",
+]

@@ -1,0 +1,39 @@
+"""Restoration architectures, registered by name and imported lazily.
+
+Contract for every architecture: ``forward(x)`` takes an NCHW float tensor in [0, 1] of any height and
+width (padding to the model's ``size_multiple`` happens inside) and returns either the restored
+tensor or a list of stage outputs whose *last* element is the final restoration (multi-stage
+networks supervise every stage, see ``final_output``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..registry import Registry
+
+if TYPE_CHECKING:
+    import torch
+
+MODELS = Registry(
+    "model",
+    {
+        "unet": "memrestore.models.unet:UNet",
+    },
+)
+
+
+def build_model(name: str, **options: Any) -> "torch.nn.Module":
+    """Instantiate a registered architecture with validated options."""
+    from ..config import check_options
+
+    factory = MODELS.get(name)
+    return factory(**check_options(factory, options, f"model {name!r}"))
+
+
+def final_output(outputs: "torch.Tensor | list[torch.Tensor]") -> "torch.Tensor":
+    """The final restoration from a model's output (the last stage for multi-stage models)."""
+    return outputs[-1] if isinstance(outputs, (list, tuple)) else outputs
+
+
+__all__ = ["MODELS", "build_model", "final_output"]

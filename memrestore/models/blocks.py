@@ -1,0 +1,60 @@
+"""Small building blocks shared by the architectures."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Pad H and W at the bottom/right up to a multiple (reflect, or replicate when too small)."""
+    h, w = x.shape[-2:]
+    pad_h, pad_w = (-h) % multiple, (-w) % multiple
+    if pad_h == 0 and pad_w == 0:
+        return x, (h, w)
+    mode = "reflect" if pad_h < h and pad_w < w else "replicate"
+    return F.pad(x, (0, pad_w, 0, pad_h), mode=mode), (h, w)
+
+
+class ChannelAttention(nn.Module):
+    """Squeeze-and-excitation channel attention (global pool -> bottleneck -> sigmoid gate)."""
+
+    def __init__(self, channels: int, reduction: int = 4) -> None:
+        super().__init__()
+        hidden = max(1, channels // reduction)
+        self.gate = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1),
+            nn.Conv2d(channels, hidden, 1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(hidden, channels, 1),
+            nn.Sigmoid(),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gate(x)
+
+
+class ResidualBlock(nn.Module):
+    """conv3x3 -> GELU -> conv3x3 -> channel attention, added to the input with a learnable scale.
+
+    The scale starts at zero (as NAFNet's beta), so a fresh network is close to the identity and
+    training on CPU-sized budgets starts stable.
+    """
+
+    def __init__(self, channels: int, reduction: int = 4) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, padding=1),
+            nn.GELU(),
+            nn.Conv2d(channels, channels, 3, padding=1),
+            ChannelAttention(channels, reduction),
+        )
+        self.scale = nn.Parameter(torch.zeros(1, channels, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.scale * self.body(x)
+
+
+def stack(channels: int, count: int) -> nn.Sequential:
+    return nn.Sequential(*(ResidualBlock(channels) for _ in range(count)))

@@ -1,0 +1,37 @@
+"""Shared fixtures: small generated images and paired folders (no files from ../shared needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from memrestore.io import write_image
+
+
+def smooth_image(rng: np.random.Generator, height: int = 48, width: int = 64) -> np.ndarray:
+    """A smooth random float32 RGB image in [0, 1] (low-frequency pattern, photo-like)."""
+    yy, xx = np.mgrid[0:height, 0:width] / max(height, width)
+    channels = [
+        0.5 + 0.4 * np.sin(2 * np.pi * (rng.uniform(0.5, 2) * xx + rng.uniform(0.5, 2) * yy + rng.uniform()))
+        for _ in range(3)
+    ]
+    return np.stack(channels, axis=-1).astype(np.float32)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def paired_root(tmp_path: Path, rng: np.random.Generator) -> Path:
+    """ROOT/input and ROOT/target with 3 noisy/clean pairs of 48x64."""
+    root = tmp_path / "pairs"
+    for i in range(3):
+        clean = smooth_image(rng)
+        noisy = np.clip(clean + rng.normal(0, 0.08, clean.shape), 0, 1)
+        write_image(root / "target" / f"img{i}.png", clean)
+        write_image(root / "input" / f"img{i}.png", noisy)
+    return root
