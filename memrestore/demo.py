@@ -40,8 +40,8 @@ def _photo(name: str) -> np.ndarray:
 
 def synthesize(root: Path, seed: int = 0) -> tuple[Path, Path]:
     """Write ``root/train`` and ``root/test`` paired folders of synthetic rain; returns both roots."""
-    rng = np.random.default_rng(seed)
-    for split, names, variants in (("train", TRAIN_PHOTOS, RAIN_VARIANTS), ("test", TEST_PHOTOS, 1)):
+    for index, (split, names, variants) in enumerate((("train", TRAIN_PHOTOS, RAIN_VARIANTS), ("test", TEST_PHOTOS, 1))):
+        rng = np.random.default_rng((seed, index))  # one stream per split: the test set never shifts
         for name in names:
             clean = _photo(name)
             for k in range(variants):
