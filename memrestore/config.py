@@ -71,20 +71,36 @@ class OptimizerConfig:
 
 @dataclass
 class SchedulerConfig:
-    """Learning-rate schedule: ``constant`` or ``cosine`` (to ``min_lr``), after a linear warm-up."""
+    """Learning-rate schedule after a linear warm-up: ``constant``, ``cosine`` (to ``min_lr``) or
+    ``multistep`` (times ``gamma`` at each of ``milestones``)."""
 
     name: str = "cosine"
     warmup_iters: int = 0
     min_lr: float = 1e-6
+    milestones: list[int] = field(default_factory=list)
+    gamma: float = 0.5
 
 
 @dataclass
 class TrainConfig:
+    """The optimisation loop. ``iterations`` counts optimizer steps; each step accumulates
+    ``accumulate`` batches. ``amp``: none | bf16 (CPU or CUDA) | fp16 (CUDA, with loss scaling).
+    ``ema`` is the decay of an exponential moving average of the weights (0 disables it)."""
+
     iterations: int = 1000
+    accumulate: int = 1
     grad_clip: float = 0.0
+    amp: str = "none"
+    channels_last: bool = False
+    compile: bool = False
+    deterministic: bool = False
+    ema: float = 0.0
+    skip_nonfinite: bool = False
     log_every: int = 20
     val_every: int = 0
     checkpoint_every: int = 200
+    samples: int = 2
+    tensorboard: bool = False
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     losses: list[LossConfig] = field(default_factory=lambda: [LossConfig()])

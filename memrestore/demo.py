@@ -11,11 +11,12 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from .config import load_config
 from .data.degrade import add_rain
 from .io import read_image, to_float_rgb, write_image
+from .visualize import save_comparison_grid
 
 log = logging.getLogger(__name__)
 
@@ -51,25 +52,6 @@ def synthesize(root: Path, seed: int = 0) -> tuple[Path, Path]:
     return root / "train", root / "test"
 
 
-def comparison_grid(rows: dict[str, list[np.ndarray]], path: Path, height: int = 220) -> None:
-    """Save a labelled grid: one row per entry of ``rows`` (e.g. input/restored/target), one column per image."""
-    label_width = 90
-    columns = []
-    for image in next(iter(rows.values())):
-        columns.append(max(1, round(image.shape[1] * height / image.shape[0])))
-    canvas = Image.new("RGB", (label_width + sum(columns) + 4 * len(columns), len(rows) * (height + 4)), "white")
-    draw = ImageDraw.Draw(canvas)
-    for r, (label, images) in enumerate(rows.items()):
-        top = r * (height + 4)
-        draw.text((6, top + height // 2 - 6), label, fill="black")
-        left = label_width
-        for image, width in zip(images, columns):
-            tile = Image.fromarray((np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)).resize((width, height), Image.LANCZOS)
-            canvas.paste(tile, (left, top))
-            left += width + 4
-    write_image(path, np.asarray(canvas))
-
-
 def run_demo(out: Path, overrides: list[str] | None = None, progress: bool = True) -> int:
     from .api import load
     from .cli.table import format_table
@@ -82,7 +64,7 @@ def run_demo(out: Path, overrides: list[str] | None = None, progress: bool = Tru
     config_path = resources.files("memrestore") / "configs" / "demo.yaml"
     settings = [f"data.train.root={train_root}", f"data.val.root={test_root}", f"output_dir={out}", "name=run"]
     config = load_config(Path(str(config_path)), settings + list(overrides or []))
-    trainer = Trainer(config, progress=progress)
+    trainer = Trainer(config, progress=progress, overwrite=True)  # the demo is re-runnable
     print(f"[2/4] training {config.model.name} for {config.train.iterations} steps on {trainer.device} ...")
     run_dir = trainer.fit()
 
@@ -108,7 +90,7 @@ def run_demo(out: Path, overrides: list[str] | None = None, progress: bool = Tru
     ]
     print(format_table(["image", "input PSNR", "input SSIM", "restored PSNR", "restored SSIM"], table))
     grid = out / "comparison.png"
-    comparison_grid(grid_rows, grid)
+    save_comparison_grid(grid_rows, grid)
     print(f"grid (rows: input / restored / target): {grid}")
     gain = mean_row(after)["psnr"] - mean_row(before)["psnr"]
     print(f"mean PSNR change: {gain:+.2f} dB ({convention})")

@@ -12,11 +12,25 @@ from ..errors import MemrestoreError
 
 def run_train(args: argparse.Namespace) -> int:
     from ..config import load_config
+    from ..engine.distributed import shutdown_distributed
     from ..engine.trainer import Trainer
 
-    config = load_config(args.config, args.overrides)
-    run_dir = Trainer(config, progress=not args.quiet).fit()
-    print(f"trained {config.model.name}: {run_dir / 'model.safetensors'}")
+    if (args.config is None) == (args.resume is None):
+        raise MemrestoreError("give either a CONFIG file or --resume RUN_DIR")
+    config_path = Path(args.resume) / "config.yaml" if args.resume else args.config
+    if args.resume and not Path(config_path).is_file():
+        raise MemrestoreError(f"{args.resume}: not a run folder (no config.yaml)")
+    config = load_config(config_path, args.overrides)
+    if args.resume:  # the run stays where it is, whatever its config says
+        config.output_dir, config.name = str(Path(args.resume).parent), Path(args.resume).name
+    try:
+        trainer = Trainer(config, progress=not args.quiet, resume=bool(args.resume), overwrite=args.overwrite)
+        run_dir = trainer.fit()
+    finally:
+        shutdown_distributed()
+    if trainer.main:
+        print(f"trained {config.model.name} for {trainer.step} steps: {run_dir / 'model.safetensors'}")
+        print(" ".join(f"{k}={v}" for k, v in trainer.summary.items()))
     return 0
 
 
@@ -82,6 +96,14 @@ def run_eval(args: argparse.Namespace) -> int:
     print(f"convention: {args.convention} (crop_border={args.crop_border})")
     print(format_table(["image", "PSNR (dB)", "SSIM"], table))
     print(f"per-image CSV: {csv_path}")
+    return 0
+
+
+def run_plot(args: argparse.Namespace) -> int:
+    from ..engine.plot import plot_run
+
+    path = plot_run(Path(args.run_dir), Path(args.output) if args.output else None)
+    print(f"curves: {path}")
     return 0
 
 

@@ -20,9 +20,12 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         description="Train a restoration model. The run folder (<output_dir>/<name>) receives config.yaml, "
         "log.jsonl, last/best/model.safetensors.",
     )
-    p.add_argument("config", help="YAML config file (see configs/)")
+    p.add_argument("config", nargs="?", help="YAML config file (see configs/); omit with --resume")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set train.iterations=500 (repeatable)")
+    p.add_argument("--resume", metavar="RUN_DIR",
+                   help="continue an interrupted run exactly where its last checkpoint left it")
+    p.add_argument("--overwrite", action="store_true", help="start afresh even if the run folder holds a run")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -56,6 +59,17 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--csv", metavar="PATH", help="per-image CSV (default: <pred>/metrics_<convention>.csv)")
 
 
+def _add_plot(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "plot",
+        help="draw training curves of a run as PNG",
+        description="Read RUN_DIR/log.jsonl and write RUN_DIR/curves.png (loss terms, learning rate, "
+        "validation PSNR/SSIM).",
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a training run folder")
+    p.add_argument("-o", "--output", metavar="PNG", help="output file (default RUN_DIR/curves.png)")
+
+
 def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "demo",
@@ -79,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"memrestore {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for add in (_add_train, _add_restore, _add_eval, _add_demo):
+    for add in (_add_train, _add_restore, _add_eval, _add_plot, _add_demo):
         add(sub)
     return parser
 
@@ -91,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return getattr(commands, f"run_{args.command}")(args)
     except MemrestoreError as exc:
+        if type(exc).__name__ == "Interrupted":
+            print(f"memrestore: {exc}", file=sys.stderr)
+            return 130
         print(f"memrestore: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

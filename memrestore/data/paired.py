@@ -24,8 +24,9 @@ log = logging.getLogger(__name__)
 class PairedImageDataset(Dataset):
     """Training patches (``patch_size > 0``) or whole images (``patch_size == 0``) from paired folders.
 
-    With patches, item ``i`` is a random crop of image ``i % len(pairs)`` drawn from a generator seeded
-    by ``(seed, epoch, i)``, so a run is reproducible whatever the number of loader workers.
+    With patches, item ``i`` (any non-negative integer: samplers encode the epoch in it) is a random
+    crop of image ``i % len(pairs)`` drawn from a generator seeded by ``(seed, i)``, so a run is
+    reproducible whatever the number of loader workers, and resumable from any position.
     """
 
     def __init__(
@@ -44,12 +45,8 @@ class PairedImageDataset(Dataset):
         self.augment = augment
         self.cache: dict[int, tuple[np.ndarray, np.ndarray]] | None = {} if cache else None
         self.seed = seed
-        self.epoch = 0
         self.repeats = max(1, repeats)
         log.info("%s: %d pairs", root, len(self.pairs))
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
 
     def __len__(self) -> int:
         return len(self.pairs) * (self.repeats if self.patch_size else 1)
@@ -75,7 +72,7 @@ class PairedImageDataset(Dataset):
         index = i % len(self.pairs)
         degraded, clean = self.load(index)
         if self.patch_size:
-            rng = np.random.default_rng((self.seed, self.epoch, i))
+            rng = np.random.default_rng((self.seed, i))
             degraded, clean = paired_random_crop([degraded, clean], self.patch_size, rng)
             if self.augment:
                 degraded, clean = paired_dihedral([degraded, clean], rng)

@@ -10,9 +10,10 @@ from ..errors import ConfigError
 
 
 def lr_multiplier(config: SchedulerConfig, base_lr: float, total_iters: int) -> Callable[[int], float]:
-    """Linear warm-up over ``warmup_iters``, then ``constant`` or ``cosine`` decay to ``min_lr``."""
-    if config.name not in ("constant", "cosine"):
-        raise ConfigError(f"train.scheduler.name {config.name!r} is not one of constant, cosine")
+    """Linear warm-up over ``warmup_iters``, then ``constant``, ``cosine`` (to ``min_lr``) or
+    ``multistep`` decay."""
+    if config.name not in ("constant", "cosine", "multistep"):
+        raise ConfigError(f"train.scheduler.name {config.name!r} is not one of constant, cosine, multistep")
     warmup = max(0, config.warmup_iters)
     floor = min(1.0, config.min_lr / base_lr) if base_lr > 0 else 0.0
 
@@ -21,6 +22,8 @@ def lr_multiplier(config: SchedulerConfig, base_lr: float, total_iters: int) -> 
             return (step + 1) / warmup
         if config.name == "constant":
             return 1.0
+        if config.name == "multistep":
+            return config.gamma ** sum(step >= m for m in config.milestones)
         progress = min(1.0, (step - warmup) / max(1, total_iters - warmup))
         return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
 

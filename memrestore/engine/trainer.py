@@ -1,24 +1,30 @@
 """The config-driven training loop.
 
-Writes into ``<output_dir>/<name>/``: ``config.yaml`` (the validated config), ``log.jsonl`` (one JSON
-record per logged step and per validation), ``last.safetensors`` every ``checkpoint_every`` steps,
-``best.safetensors`` at the best validation PSNR, and ``model.safetensors`` at the end. Every file is
-replaced atomically, so a killed run never leaves a half-written checkpoint.
+A run folder (``<output_dir>/<name>/``) receives ``config.yaml``, ``log.jsonl``, ``resume.safetensors``
+(the complete training state: weights, optimizer, scheduler, loss scaler, EMA, RNG, step) and
+inference checkpoints ``last``, ``best`` and ``model`` (plus ``model_ema`` when EMA is on), each
+``.safetensors`` with a JSON sidecar. Every file is replaced atomically, so a run killed at any moment
+resumes from its last checkpoint (``memrestore train --resume RUN_DIR``) and continues exactly as an
+uninterrupted run would: the data position is a function of the step (``ResumableSampler``).
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import math
+import os
 import random
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
 import torch
+import torch.distributed as dist
 import yaml
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
@@ -28,10 +34,22 @@ from ..config import Config, DatasetConfig
 from ..data.paired import PairedImageDataset
 from ..device import resolve_device
 from ..errors import ConfigError, MemrestoreError
+from ..inference import run_model
 from ..io.atomic import atomic_write_text
 from ..losses import build_loss
+from ..visualize import comparison_grid
+from .distributed import DistContext, ResumableSampler, init_distributed
+from .ema import ModelEMA
 from .evaluate import evaluate_model
+from .logger import RunLogger, truncate_log
 from .schedule import lr_multiplier
+from .state import load_state, save_state
+
+RESUME_FILE = "resume.safetensors"
+
+
+class Interrupted(MemrestoreError):
+    """Training was stopped by Ctrl-C after saving its state."""
 
 
 def seed_everything(seed: int) -> None:
@@ -66,31 +84,81 @@ class LossSet(nn.Module):
         self.weights = [loss.weight for loss in config.train.losses]
         self.terms = nn.ModuleList(build_loss(loss.name, **loss.options) for loss in config.train.losses)
 
-    def forward(self, outputs: Any, target: torch.Tensor, degraded: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    def forward(self, outputs: Any, target: torch.Tensor, degraded: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         stages = outputs if isinstance(outputs, (list, tuple)) else [outputs]
         total = torch.zeros((), device=target.device)
-        parts: dict[str, float] = {}
+        parts: dict[str, torch.Tensor] = {}
         for name, weight, term in zip(self.names, self.weights, self.terms):
-            value = sum(term(stage, target, degraded) for stage in stages)
-            parts[name] = parts.get(name, 0.0) + float(value.detach())
+            value = sum(term(stage.float(), target, degraded) for stage in stages)
+            parts[name] = parts.get(name, 0.0) + value.detach()
             total = total + weight * value
         return total, parts
 
 
-class Trainer:
-    """Train the model described by a ``Config``; ``fit()`` returns the run folder."""
+def _rng_state() -> dict[str, Any]:
+    numpy_state = np.random.get_state()
+    return {
+        "python": [list(random.getstate()[1]), random.getstate()[2]],
+        "numpy": [torch.from_numpy(numpy_state[1].astype(np.int64)), *numpy_state[2:]],
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
 
-    def __init__(self, config: Config, progress: bool = True) -> None:
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    random.setstate((3, tuple(state["python"][0]), state["python"][1]))
+    keys, *rest = state["numpy"]
+    np.random.set_state(("MT19937", keys.numpy().astype(np.uint32), *rest))
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class Trainer:
+    """Train the model described by a ``Config``; ``fit()`` returns the run folder.
+
+    ``resume=True`` continues the run in ``config.run_dir`` from its ``resume.safetensors``;
+    ``overwrite=True`` allows starting afresh in a folder that already holds a run.
+    """
+
+    def __init__(self, config: Config, progress: bool = True, resume: bool = False, overwrite: bool = False) -> None:
         self.config = config
-        self.progress = progress
-        self.device = resolve_device(config.device)
+        cfg = config.train
+        self.dist: DistContext = init_distributed()
+        self.main = self.dist.is_main
+        self.progress = progress and self.main
         self.run_dir = config.run_dir
-        seed_everything(config.seed)
-        self.model = build_model(config).to(self.device)
+        if not resume and not overwrite and (self.run_dir / RESUME_FILE).exists():
+            raise ConfigError(
+                f"{self.run_dir}: already holds a run; continue it with --resume, or pass --overwrite, "
+                "or choose another name (--set name=...)"
+            )
+        if self.dist.enabled and torch.cuda.is_available():
+            self.device = torch.device("cuda", self.dist.local_rank)
+        else:
+            self.device = resolve_device(config.device)
+        if cfg.deterministic:
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.use_deterministic_algorithms(True)
+            torch.backends.cudnn.benchmark = False
+        if cfg.amp not in ("none", "bf16", "fp16"):
+            raise ConfigError(f"train.amp {cfg.amp!r} is not one of none, bf16, fp16")
+        if cfg.amp == "fp16" and self.device.type != "cuda":
+            raise ConfigError("train.amp fp16 needs CUDA; on CPU use bf16")
+        if cfg.accumulate < 1:
+            raise ConfigError("train.accumulate must be at least 1")
+        self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.amp)
+        self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+
+        seed_everything(config.seed)  # identical initial weights on every rank
+        self.model = build_model(config).to(self.device, memory_format=self.memory_format)
+        self.ema = ModelEMA(self.model, cfg.ema) if cfg.ema > 0 else None
         self.losses = LossSet(config).to(self.device)
         self.train_set = make_dataset(config.data.train, config.seed, training=True)
-        self.val_set = make_dataset(config.data.val, config.seed, training=False) if config.data.val else None
-        opt = config.train.optimizer
+        self.val_set = (
+            make_dataset(config.data.val, config.seed, training=False) if config.data.val and self.main else None
+        )
+        opt = cfg.optimizer
         optimizers = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
         if opt.name not in optimizers:
             raise ConfigError(f"train.optimizer.name {opt.name!r} is not one of {', '.join(optimizers)}")
@@ -98,106 +166,225 @@ class Trainer:
             self.model.parameters(), lr=opt.lr, betas=tuple(opt.betas), weight_decay=opt.weight_decay
         )
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lr_multiplier(config.train.scheduler, opt.lr, config.train.iterations)
+            self.optimizer, lr_multiplier(cfg.scheduler, opt.lr, cfg.iterations)
         )
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=cfg.amp == "fp16")
+        self.net: nn.Module = self.model
+        if self.dist.enabled:
+            ids = [self.dist.local_rank] if self.device.type == "cuda" else None
+            self.net = DistributedDataParallel(self.model, device_ids=ids)
+        if cfg.compile:
+            self.net = torch.compile(self.net)
         self.step = 0
         self.best_psnr = -math.inf
         self.data_wait = 0.0
+        if resume:
+            self._load_resume_state()
+
+    # -- state ----------------------------------------------------------------------------------
+    def _training_state(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "best_psnr": self.best_psnr,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "ema": self.ema.state_dict() if self.ema else None,
+            "rng": _rng_state(),
+        }
+
+    def _load_resume_state(self) -> None:
+        state = load_state(self.run_dir / RESUME_FILE)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        if self.ema is not None:
+            if state["ema"] is None:
+                raise ConfigError(f"{self.run_dir}: the saved run has no EMA; keep train.ema at 0 to resume it")
+            self.ema.load_state_dict(state["ema"])
+        _set_rng_state(state["rng"])
+        self.step, self.best_psnr = state["step"], state["best_psnr"]
+
+    def save_checkpoint(self) -> None:
+        """Write the resume state, then the inference checkpoint ``last`` (rank 0 only)."""
+        if not self.main:
+            return
+        save_state(self.run_dir / RESUME_FILE, self._training_state())
+        save_checkpoint(self.run_dir / "last", self.model, self.config, step=self.step)
 
     # -- data -----------------------------------------------------------------------------------
     def _batches(self) -> Iterator[dict[str, Any]]:
         cfg = self.config.data.train
-        generator = torch.Generator().manual_seed(self.config.seed)
-        epoch = 0
-        while True:
-            self.train_set.set_epoch(epoch)
-            loader = DataLoader(
-                self.train_set,
-                batch_size=cfg.batch_size,
-                shuffle=True,
-                drop_last=True,
-                num_workers=cfg.num_workers,
-                generator=generator,
-            )
-            yield from loader
-            epoch += 1
+        sampler = ResumableSampler(
+            len(self.train_set), cfg.batch_size, self.config.seed,
+            start_batch=self.step * self.config.train.accumulate,
+            rank=self.dist.rank, world_size=self.dist.world_size,
+        )
+        loader = DataLoader(
+            self.train_set, batch_size=cfg.batch_size, sampler=sampler, drop_last=True,
+            num_workers=cfg.num_workers, persistent_workers=cfg.num_workers > 0,
+        )
+        return iter(loader)
 
-    # -- bookkeeping ----------------------------------------------------------------------------
-    def _log(self, record: dict[str, Any]) -> None:
-        with open(self.run_dir / "log.jsonl", "a") as handle:
-            handle.write(json.dumps(record) + "\n")
-
-    def _save(self, name: str, **metadata: Any) -> Path:
-        return save_checkpoint(self.run_dir / name, self.model, self.config, step=self.step, **metadata)
-
-    def validate(self) -> dict[str, float] | None:
+    # -- validation -----------------------------------------------------------------------------
+    def validate(self, logger: RunLogger) -> dict[str, float] | None:
         if self.val_set is None:
             return None
         ev = self.config.eval
         scores = evaluate_model(self.model, self.val_set, ev.convention, ev.crop_border)
-        record = {"step": self.step, "val_psnr": scores["psnr"], "val_ssim": scores["ssim"], "convention": ev.convention}
-        self._log(record)
+        record: dict[str, Any] = {"step": self.step, "val_psnr": scores["psnr"], "val_ssim": scores["ssim"]}
+        if self.ema is not None:
+            ema_scores = evaluate_model(self.ema.module, self.val_set, ev.convention, ev.crop_border)
+            record.update(val_ema_psnr=ema_scores["psnr"], val_ema_ssim=ema_scores["ssim"])
+        logger.scalars({**record, "convention": ev.convention})
         if scores["psnr"] > self.best_psnr:
             self.best_psnr = scores["psnr"]
-            self._save("best", metrics=record)
+            save_checkpoint(self.run_dir / "best", self.model, self.config, step=self.step, metrics=record)
+        self._write_samples(logger)
         return scores
+
+    def _write_samples(self, logger: RunLogger) -> None:
+        count = min(self.config.train.samples, len(self.val_set))
+        if count <= 0:
+            return
+        rows: dict[str, list[np.ndarray]] = {"input": [], "restored": [], "target": []}
+        if self.ema is not None:
+            rows = {"input": [], "restored": [], "ema": [], "target": []}
+        to_hwc = lambda t: t.numpy().transpose(1, 2, 0)
+        for i in range(count):
+            item = self.val_set[i]
+            rows["input"].append(to_hwc(item["input"]))
+            rows["restored"].append(to_hwc(run_model(self.model, item["input"][None])[0]))
+            if self.ema is not None:
+                rows["ema"].append(to_hwc(run_model(self.ema.module, item["input"][None])[0]))
+            rows["target"].append(to_hwc(item["target"]))
+        grid = comparison_grid(rows, height=160)
+        from ..io import write_image
+
+        write_image(self.run_dir / "samples" / f"step_{self.step:07d}.png", grid)
+        logger.image("samples", grid, self.step)
 
     # -- loop -----------------------------------------------------------------------------------
     def fit(self) -> Path:
         cfg = self.config.train
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(self.run_dir / "config.yaml", yaml.safe_dump(self.config.to_dict(), sort_keys=False))
-        (self.run_dir / "log.jsonl").unlink(missing_ok=True)
+        if self.main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.run_dir / "config.yaml", yaml.safe_dump(self.config.to_dict(), sort_keys=False))
+            if self.step == 0:
+                (self.run_dir / "log.jsonl").unlink(missing_ok=True)
+            else:
+                truncate_log(self.run_dir / "log.jsonl", self.step)
+        logger = RunLogger(self.run_dir, self.main, cfg.tensorboard)
         self.model.train()
         batches = self._batches()
-        bar = tqdm(total=cfg.iterations, desc=f"train {self.config.name}", unit="it", disable=not self.progress)
-        start = time.perf_counter()
+        bar = tqdm(total=cfg.iterations, initial=self.step, desc=f"train {self.config.name}", unit="it",
+                   disable=not self.progress)
+        start, first_step = time.perf_counter(), self.step
         try:
             while self.step < cfg.iterations:
-                t0 = time.perf_counter()
-                batch = next(batches)
-                self.data_wait += time.perf_counter() - t0
-                self._train_step(batch, bar)
+                self._train_step(batches, bar, logger)
                 if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
-                    self._save("last")
-                if cfg.val_every and self.step % cfg.val_every == 0 and self.step < cfg.iterations:
-                    self.validate()
+                    self.save_checkpoint()
+                if self.main and cfg.val_every and self.step % cfg.val_every == 0 and self.step < cfg.iterations:
+                    self.validate(logger)
         except KeyboardInterrupt:
-            path = self._save("last")
-            raise MemrestoreError(f"interrupted at step {self.step}; saved {path}") from None
+            self.save_checkpoint()
+            raise Interrupted(
+                f"interrupted at step {self.step}; state saved, continue with: memrestore train --resume {self.run_dir}"
+            ) from None
+        except torch.cuda.OutOfMemoryError:
+            raise MemrestoreError(
+                f"out of GPU memory at step {self.step + 1}: lower data.train.batch_size or data.train.patch_size, "
+                "or set train.amp=bf16 / train.accumulate=2"
+            ) from None
         finally:
             bar.close()
         elapsed = time.perf_counter() - start
-        scores = self.validate()
-        summary = {
+        summary: dict[str, Any] = {
             "steps": self.step,
-            "seconds": round(elapsed, 1),
+            "seconds": round(elapsed, 2),
+            "images_per_second": round((self.step - first_step) * cfg.accumulate
+                                       * self.config.data.train.batch_size * self.dist.world_size / max(elapsed, 1e-9), 2),
             "data_wait_fraction": round(self.data_wait / max(elapsed, 1e-9), 4),
-            **({"val_psnr": scores["psnr"], "val_ssim": scores["ssim"]} if scores else {}),
         }
-        self._save("last")
-        self._save("model", metrics=summary)
-        self._log({"summary": summary})
+        if self.dist.enabled:
+            summary["replica_max_abs_diff"] = self._replica_difference()
+        if self.main:
+            scores = self.validate(logger)
+            if scores:
+                summary.update(val_psnr=scores["psnr"], val_ssim=scores["ssim"], convention=self.config.eval.convention)
+            self.save_checkpoint()
+            save_checkpoint(self.run_dir / "model", self.model, self.config, step=self.step, metrics=summary)
+            if self.ema is not None:
+                save_checkpoint(self.run_dir / "model_ema", self.ema.module, self.config, step=self.step)
+            logger.scalars({"step": self.step, "summary": summary})
+        logger.close()
+        self.summary = summary
         return self.run_dir
 
-    def _train_step(self, batch: dict[str, Any], bar: tqdm) -> None:
-        degraded = batch["input"].to(self.device, non_blocking=True)
-        target = batch["target"].to(self.device, non_blocking=True)
-        outputs = self.model(degraded)
-        loss, parts = self.losses(outputs, target, degraded)
-        if not torch.isfinite(loss):
-            bad = next((name for name, value in parts.items() if not math.isfinite(value)), "total")
-            raise MemrestoreError(f"non-finite loss at step {self.step + 1} (term {bad!r}); lower train.optimizer.lr?")
+    def _replica_difference(self) -> float:
+        """Largest parameter difference between any rank and rank 0 (0.0 when DDP is in sync)."""
+        flat = torch.cat([p.detach().reshape(-1) for p in self.model.parameters()])
+        reference = flat.clone()
+        dist.broadcast(reference, src=0)
+        difference = (flat - reference).abs().max()
+        dist.all_reduce(difference, op=dist.ReduceOp.MAX)
+        return float(difference)
+
+    def _train_step(self, batches: Iterator[dict[str, Any]], bar: tqdm, logger: RunLogger) -> None:
+        cfg = self.config.train
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.config.train.grad_clip > 0:
-            nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.grad_clip)
-        self.optimizer.step()
-        self.scheduler.step()
+        totals: dict[str, float] = {}
+        loss_sum = 0.0
+        finite = True
+        for micro in range(cfg.accumulate):
+            t0 = time.perf_counter()
+            batch = next(batches)
+            self.data_wait += time.perf_counter() - t0
+            degraded = batch["input"].to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
+            target = batch["target"].to(self.device, non_blocking=True)
+            last = micro == cfg.accumulate - 1
+            sync = self.net.no_sync() if self.dist.enabled and not last and hasattr(self.net, "no_sync") else contextlib.nullcontext()
+            with sync:
+                with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
+                    outputs = self.net(degraded)
+                loss, parts = self.losses(outputs, target, degraded)
+                finite = finite and bool(torch.isfinite(loss))
+                if not finite:
+                    if not cfg.skip_nonfinite:
+                        bad = next((n for n, v in parts.items() if not torch.isfinite(v)), "total")
+                        raise MemrestoreError(
+                            f"non-finite loss at step {self.step + 1} (term {bad!r}); lower train.optimizer.lr, "
+                            "set train.grad_clip, or train.skip_nonfinite=true"
+                        )
+                    break
+                self.scaler.scale(loss / cfg.accumulate).backward()
+            loss_sum += float(loss.detach()) / cfg.accumulate
+            for name, value in parts.items():
+                totals[name] = totals.get(name, 0.0) + float(value) / cfg.accumulate
+        if self.dist.enabled and cfg.skip_nonfinite:  # every rank must agree to skip
+            flag = torch.tensor(float(finite), device=self.device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MIN)
+            finite = bool(flag)
+        if finite:
+            if cfg.grad_clip > 0:
+                self.scaler.unscale_(self.optimizer)
+                nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            if self.ema is not None:
+                self.ema.update(self.model)
+        else:
+            self.optimizer.zero_grad(set_to_none=True)
+            logger.scalars({"step": self.step + 1, "skipped": "non-finite loss"})
+        with warnings.catch_warnings():  # a skipped step legitimately advances the schedule alone
+            warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step\(\)` before")
+            self.scheduler.step()
         self.step += 1
         bar.update(1)
-        if self.step % max(1, self.config.train.log_every) == 0 or self.step == 1:
+        if self.step % max(1, cfg.log_every) == 0 or self.step == 1:
             lr = self.optimizer.param_groups[0]["lr"]
-            value = loss.item()
-            bar.set_postfix(loss=f"{value:.4f}", lr=f"{lr:.2e}")
-            self._log({"step": self.step, "loss": value, "lr": lr, **{f"loss_{k}": v for k, v in parts.items()}})
+            bar.set_postfix(loss=f"{loss_sum:.4f}", lr=f"{lr:.2e}")
+            logger.scalars({"step": self.step, "loss": loss_sum, "lr": lr, **{f"loss_{k}": v for k, v in totals.items()}})
