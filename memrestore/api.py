@@ -19,7 +19,7 @@ from .checkpoint import load_weights, read_checkpoint
 from .config import Config
 from .device import resolve_device
 from .errors import CheckpointError
-from .inference import run_model
+from .inference import InferenceOptions, restore
 from .io.images import from_float
 from .models import build_model as _build
 
@@ -32,18 +32,23 @@ def build_model(config: Config) -> nn.Module:
 
 
 class Restorer:
-    """A restoration model bound to a device; call it on an image to restore it."""
+    """A restoration model bound to a device; call it on an image to restore it.
 
-    def __init__(self, model: nn.Module, config: Config, device: torch.device, metadata: dict[str, Any] | None = None):
+    ``options`` (``InferenceOptions``) set tiling, a memory budget, test-time augmentation and bf16.
+    """
+
+    def __init__(self, model: nn.Module, config: Config, device: torch.device,
+                 metadata: dict[str, Any] | None = None, options: InferenceOptions | None = None):
         self.model = model.to(device).eval()
         self.config = config
         self.device = device
         self.metadata = metadata or {}
+        self.options = options or InferenceOptions()
 
     def restore_tensor(self, x: torch.Tensor) -> torch.Tensor:
         """NCHW (or CHW) float tensor in [0, 1] -> restored tensor of the same shape."""
         batched = x.dim() == 4
-        out = run_model(self.model, x if batched else x[None])
+        out = restore(self.model, x if batched else x[None], self.options)
         return out if batched else out[0]
 
     def restore_array(self, rgb01: np.ndarray) -> np.ndarray:
@@ -85,12 +90,21 @@ class Restorer:
         return Image.fromarray(self._restore_numpy(np.asarray(work)))
 
 
-def load(name_or_path: str | Path, device: str | torch.device = "auto") -> Restorer:
-    """Load a memrestore checkpoint (a ``.safetensors`` file or a run folder) onto ``device``."""
+def load_model(name_or_path: str | Path) -> tuple[nn.Module, Config, dict[str, Any]]:
+    """Architecture with checkpoint weights (on CPU), its config and recorded metadata."""
     path = Path(name_or_path)
     if not path.exists():
         raise CheckpointError(f"{path}: checkpoint not found (no pretrained models are bundled; train one first)")
     checkpoint = read_checkpoint(path)
     model = build_model(checkpoint.config)
     load_weights(model, checkpoint.state_dict, path)
-    return Restorer(model, checkpoint.config, resolve_device(device), checkpoint.metadata)
+    return model.eval(), checkpoint.config, checkpoint.metadata
+
+
+def load(name_or_path: str | Path, device: str | torch.device = "auto", **options: Any) -> Restorer:
+    """Load a memrestore checkpoint (a ``.safetensors`` file or a run folder) onto ``device``.
+
+    Keyword options are ``InferenceOptions`` fields: ``tile``, ``overlap``, ``max_memory``, ``tta``, ``bf16``.
+    """
+    model, config, metadata = load_model(name_or_path)
+    return Restorer(model, config, resolve_device(device), metadata, InferenceOptions(**options))

@@ -35,12 +35,20 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def collect_inputs(inputs: list[str]) -> list[Path]:
-    """Expand files and folders (non-recursive) into image paths; unknown paths are errors."""
+    """Expand files, folders (non-recursive) and glob patterns into image paths; unknown paths are errors."""
+    import glob
+
     from ..io.images import is_image_file, list_images
 
     paths: list[Path] = []
-    for item in map(Path, inputs):
-        if item.is_dir():
+    for text in inputs:
+        item = Path(text)
+        if not item.exists() and glob.has_magic(text):
+            matches = sorted(Path(m) for m in glob.glob(text) if is_image_file(Path(m)))
+            if not matches:
+                raise MemrestoreError(f"{text}: pattern matches no image files")
+            paths.extend(matches)
+        elif item.is_dir():
             found = list_images(item)
             if not found:
                 raise MemrestoreError(f"{item}: no images found in folder")
@@ -58,27 +66,39 @@ def run_restore(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..api import load
+    from ..inference.memory import parse_bytes
     from ..io import read_image, to_float_rgb, with_pixels, write_image
 
     paths = collect_inputs(args.inputs)
-    restorer = load(args.checkpoint, device=args.device)
+    names = [p.name for p in paths]
+    duplicate = next((n for n in names if names.count(n) > 1), None)
+    if duplicate:
+        raise MemrestoreError(f"{duplicate}: several inputs share this name and would write the same output")
+    restorer = load(
+        args.checkpoint, device=args.device, tile=args.tile, overlap=args.overlap, tta=args.tta, bf16=args.bf16,
+        max_memory=parse_bytes(args.max_memory) if args.max_memory else None,
+    )
     out_dir = Path(args.output)
     out_dir.mkdir(parents=True, exist_ok=True)
-    failures = []
+    failures, skipped = [], 0
     for path in tqdm(paths, desc="restore", unit="img"):
         target = out_dir / path.name
         try:
             if target.resolve() == path.resolve():
                 raise MemrestoreError(f"{path}: output would overwrite the input; choose another -o folder")
+            if target.exists() and args.skip_existing:
+                skipped += 1
+                continue
             if target.exists() and not args.overwrite:
-                raise MemrestoreError(f"{target}: exists (use --overwrite to replace it)")
+                raise MemrestoreError(f"{target}: exists (use --overwrite to replace it or --skip-existing)")
             image = read_image(path)
             restored = restorer.restore_array(to_float_rgb(image))
             write_image(target, with_pixels(image, restored))
         except MemrestoreError as exc:
             failures.append(str(exc))
             tqdm.write(f"memrestore: error: {exc}", file=sys.stderr)
-    print(f"restored {len(paths) - len(failures)} of {len(paths)} images into {out_dir}")
+    done = len(paths) - len(failures) - skipped
+    print(f"restored {done} of {len(paths)} images into {out_dir}" + (f" ({skipped} already done, skipped)" if skipped else ""))
     if failures:
         print(f"{len(failures)} failed:\n  " + "\n  ".join(failures), file=sys.stderr)
         return 1
@@ -96,6 +116,45 @@ def run_eval(args: argparse.Namespace) -> int:
     print(f"convention: {args.convention} (crop_border={args.crop_border})")
     print(format_table(["image", "PSNR (dB)", "SSIM"], table))
     print(f"per-image CSV: {csv_path}")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from ..api import load_model
+    from ..export import export
+
+    model, _, _ = load_model(args.checkpoint)
+    source = Path(args.checkpoint)
+    stem = source / "model" if source.is_dir() else source.with_suffix("")
+    output = Path(args.output) if args.output else stem.with_suffix(".onnx" if args.format == "onnx" else ".pt")
+    worst = export(model, output, args.format)
+    print(f"wrote {output} ({args.format}, dynamic height/width); max |diff| vs PyTorch on random images: {worst:.2e}")
+    return 0
+
+
+def run_info(args: argparse.Namespace) -> int:
+    import json
+
+    from ..api import load_model
+    from ..inference.tiling import receptive_field_radius
+    from ..models.complexity import count_macs, count_parameters
+
+    model, config, metadata = load_model(args.checkpoint)
+    radius = receptive_field_radius(model)
+    lines = [
+        ("architecture", f"{config.model.name} {json.dumps(config.model.options)}"),
+        ("parameters", f"{count_parameters(model):,} ({count_parameters(model) / 1e6:.3f} M)"),
+        ("MACs at 256x256", f"{count_macs(model) / 1e9:.3f} G (Conv/Linear multiply-accumulates)"),
+        ("receptive field", "whole image (global pooling)" if radius is None else f"radius {radius} px"),
+        ("size multiple", str(getattr(model, "size_multiple", 1))),
+        ("trained", f"{metadata.get('step', '?')} steps; losses "
+                    + ", ".join(f"{l.weight} x {l.name}" for l in config.train.losses)),
+        ("training data", config.data.train.root or "-"),
+    ]
+    metrics = metadata.get("metrics") or {}
+    lines += [(key, str(value)) for key, value in metrics.items()]
+    width = max(len(k) for k, _ in lines)
+    print("\n".join(f"{k.ljust(width)}  {v}" for k, v in lines))
     return 0
 
 

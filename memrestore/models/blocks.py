@@ -39,22 +39,21 @@ class ResidualBlock(nn.Module):
     """conv3x3 -> GELU -> conv3x3 -> channel attention, added to the input with a learnable scale.
 
     The scale starts at zero (as NAFNet's beta), so a fresh network is close to the identity and
-    training on CPU-sized budgets starts stable.
+    training on CPU-sized budgets starts stable. Channel attention pools globally, which makes the
+    receptive field the whole image; ``attention=False`` keeps it finite (exactly tileable).
     """
 
-    def __init__(self, channels: int, reduction: int = 4) -> None:
+    def __init__(self, channels: int, reduction: int = 4, attention: bool = True) -> None:
         super().__init__()
-        self.body = nn.Sequential(
-            nn.Conv2d(channels, channels, 3, padding=1),
-            nn.GELU(),
-            nn.Conv2d(channels, channels, 3, padding=1),
-            ChannelAttention(channels, reduction),
-        )
+        layers = [nn.Conv2d(channels, channels, 3, padding=1), nn.GELU(), nn.Conv2d(channels, channels, 3, padding=1)]
+        if attention:
+            layers.append(ChannelAttention(channels, reduction))
+        self.body = nn.Sequential(*layers)
         self.scale = nn.Parameter(torch.zeros(1, channels, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.scale * self.body(x)
 
 
-def stack(channels: int, count: int) -> nn.Sequential:
-    return nn.Sequential(*(ResidualBlock(channels) for _ in range(count)))
+def stack(channels: int, count: int, attention: bool = True) -> nn.Sequential:
+    return nn.Sequential(*(ResidualBlock(channels, attention=attention) for _ in range(count)))

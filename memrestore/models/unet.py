@@ -15,9 +15,13 @@ from .blocks import pad_to_multiple, stack
 
 
 class UNet(nn.Module):
-    """Residual U-Net; ``depths[i]`` blocks at level i, ``width`` channels at full resolution."""
+    """Residual U-Net; ``depths[i]`` blocks at level i, ``width`` channels at full resolution;
+    ``channel_attention=False`` gives a finite receptive field (tiles exactly)."""
 
-    def __init__(self, width: int = 24, depths: list[int] | None = None, middle: int = 2, in_channels: int = 3) -> None:
+    def __init__(
+        self, width: int = 24, depths: list[int] | None = None, middle: int = 2, in_channels: int = 3,
+        channel_attention: bool = True,
+    ) -> None:
         super().__init__()
         depths = [2, 2] if depths is None else list(depths)
         self.size_multiple = 2 ** len(depths)
@@ -25,14 +29,14 @@ class UNet(nn.Module):
         self.encoders, self.downs, self.ups, self.decoders = (nn.ModuleList() for _ in range(4))
         channels = width
         for depth in depths:
-            self.encoders.append(stack(channels, depth))
+            self.encoders.append(stack(channels, depth, channel_attention))
             self.downs.append(nn.Conv2d(channels, channels * 2, 2, stride=2))
             channels *= 2
-        self.middle = stack(channels, middle)
+        self.middle = stack(channels, middle, channel_attention)
         for depth in reversed(depths):
             self.ups.append(nn.Sequential(nn.Conv2d(channels, channels * 2, 1), nn.PixelShuffle(2)))
             channels //= 2
-            self.decoders.append(stack(channels, depth))
+            self.decoders.append(stack(channels, depth, channel_attention))
         self.ending = nn.Conv2d(width, in_channels, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
