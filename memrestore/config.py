@@ -33,10 +33,12 @@ class ModelConfig:
 
 @dataclass
 class LossConfig:
-    """One weighted loss term; options go to the loss constructor."""
+    """One weighted loss term; options go to the loss constructor. ``stages``: apply the term to
+    every stage output of a multi-stage model (``all``, MPRNet's recipe) or to the final one only."""
 
     name: str = "charbonnier"
     weight: float = 1.0
+    stages: str = "all"
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -134,7 +136,7 @@ class Config:
 
 
 # Sections whose extra keys are component options rather than fields.
-_COMPONENT_SECTIONS = {ModelConfig: ("name",), LossConfig: ("name", "weight")}
+_COMPONENT_SECTIONS = {ModelConfig: ("name",), LossConfig: ("name", "weight", "stages")}
 
 
 def to_plain(obj: Any) -> Any:
@@ -304,6 +306,8 @@ def validate_components(config: Config, where: str = "config") -> None:
     config.model.options = check_options(MODELS.get(config.model.name), config.model.options, f"{where}: model")
     for i, loss in enumerate(config.train.losses):
         loss.options = check_options(LOSSES.get(loss.name), loss.options, f"{where}: train.losses[{i}]")
+        if loss.stages not in ("all", "final"):
+            raise ConfigError(f"{where}: train.losses[{i}].stages {loss.stages!r} is not one of all, final")
     from .metrics import CONVENTIONS
 
     if config.eval.convention not in CONVENTIONS:

@@ -158,6 +158,20 @@ def run_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_inspect(args: argparse.Namespace) -> int:
+    from ..api import load_model
+    from ..inspect_memory import memory_maps, save_memory_figure
+    from ..io import read_image, to_float_rgb
+
+    model, config, _ = load_model(args.checkpoint)
+    image = to_float_rgb(read_image(args.image))
+    output = Path(args.output) if args.output else Path(f"{Path(args.image).stem}_memory.png")
+    maps = memory_maps(model, image)
+    save_memory_figure(image, maps, output, title=f"{config.model.name} memory on {Path(args.image).name}")
+    print(f"memory map: {output}")
+    return 0
+
+
 def run_plot(args: argparse.Namespace) -> int:
     from ..engine.plot import plot_run
 

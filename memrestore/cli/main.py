@@ -87,6 +87,19 @@ def _add_info(sub: argparse._SubParsersAction) -> None:
     p.add_argument("checkpoint", metavar="CKPT", help=".safetensors checkpoint or run folder")
 
 
+def _add_inspect(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "inspect",
+        help="visualise a model's internals (memory addressing)",
+        description="inspect memory CKPT IMAGE: write a PNG with, per memory level, the arg-max memory item "
+        "of every region and the usage histogram of the items.",
+    )
+    p.add_argument("what", choices=["memory"], help="what to inspect")
+    p.add_argument("checkpoint", metavar="CKPT", help=".safetensors checkpoint or run folder")
+    p.add_argument("image", metavar="IMAGE", help="an image file")
+    p.add_argument("-o", "--output", metavar="PNG", help="output file (default <IMAGE stem>_memory.png)")
+
+
 def _add_plot(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "plot",
@@ -121,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"memrestore {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for add in (_add_train, _add_restore, _add_eval, _add_export, _add_info, _add_plot, _add_demo):
+    for add in (_add_train, _add_restore, _add_eval, _add_export, _add_info, _add_inspect, _add_plot, _add_demo):
         add(sub)
     return parser
 

@@ -76,22 +76,28 @@ def make_dataset(config: DatasetConfig, seed: int, training: bool) -> PairedImag
 
 
 class LossSet(nn.Module):
-    """Weighted sum of the configured loss terms; multi-stage outputs are supervised at every stage."""
+    """Weighted sum of the configured loss terms (each on every stage output or on the final one),
+    plus whatever ``auxiliary_losses()`` the model reports for its last forward pass (already weighted)."""
 
     def __init__(self, config: Config) -> None:
         super().__init__()
-        self.names = [loss.name for loss in config.train.losses]
-        self.weights = [loss.weight for loss in config.train.losses]
+        self.specs = [(loss.name, loss.weight, loss.stages) for loss in config.train.losses]
         self.terms = nn.ModuleList(build_loss(loss.name, **loss.options) for loss in config.train.losses)
 
-    def forward(self, outputs: Any, target: torch.Tensor, degraded: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        stages = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    def forward(self, outputs: Any, target: torch.Tensor, degraded: torch.Tensor,
+                model: nn.Module | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        stages = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
         total = torch.zeros((), device=target.device)
         parts: dict[str, torch.Tensor] = {}
-        for name, weight, term in zip(self.names, self.weights, self.terms):
-            value = sum(term(stage.float(), target, degraded) for stage in stages)
+        for (name, weight, which), term in zip(self.specs, self.terms):
+            used = stages if which == "all" else stages[-1:]
+            value = sum(term(stage.float(), target, degraded) for stage in used)
             parts[name] = parts.get(name, 0.0) + value.detach()
             total = total + weight * value
+        auxiliary = getattr(model, "auxiliary_losses", None)
+        for name, value in (auxiliary() if callable(auxiliary) else {}).items():
+            parts[name] = value.detach()
+            total = total + value
         return total, parts
 
 
@@ -350,7 +356,7 @@ class Trainer:
             with sync:
                 with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
                     outputs = self.net(degraded)
-                loss, parts = self.losses(outputs, target, degraded)
+                loss, parts = self.losses(outputs, target, degraded, self.model)
                 finite = finite and bool(torch.isfinite(loss))
                 if not finite:
                     if not cfg.skip_nonfinite:
@@ -380,7 +386,7 @@ class Trainer:
             self.optimizer.zero_grad(set_to_none=True)
             logger.scalars({"step": self.step + 1, "skipped": "non-finite loss"})
         with warnings.catch_warnings():  # a skipped step legitimately advances the schedule alone
-            warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step\(\)` before")
+            warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\(\)` before")
             self.scheduler.step()
         self.step += 1
         bar.update(1)

@@ -20,6 +20,8 @@ LOSSES = Registry(
         "mse": "memrestore.losses.pixel:MSELoss",
         "charbonnier": "memrestore.losses.pixel:CharbonnierLoss",
         "edge": "memrestore.losses.edge:EdgeLoss",
+        "contrastive": "memrestore.losses.contrastive:ContrastiveLoss",
+        "contrastive_global": "memrestore.losses.contrastive:GlobalContrastiveLoss",
     },
 )
 

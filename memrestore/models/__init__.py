@@ -19,6 +19,8 @@ MODELS = Registry(
     "model",
     {
         "unet": "memrestore.models.unet:UNet",
+        "mprnet": "memrestore.models.mprnet:MPRNet",
+        "memorynet": "memrestore.models.memorynet:MemoryNet",
     },
 )
 

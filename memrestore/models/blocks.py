@@ -20,14 +20,14 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple
 class ChannelAttention(nn.Module):
     """Squeeze-and-excitation channel attention (global pool -> bottleneck -> sigmoid gate)."""
 
-    def __init__(self, channels: int, reduction: int = 4) -> None:
+    def __init__(self, channels: int, reduction: int = 4, bias: bool = True) -> None:
         super().__init__()
         hidden = max(1, channels // reduction)
         self.gate = nn.Sequential(
             nn.AdaptiveAvgPool2d(1),
-            nn.Conv2d(channels, hidden, 1),
+            nn.Conv2d(channels, hidden, 1, bias=bias),
             nn.ReLU(inplace=True),
-            nn.Conv2d(hidden, channels, 1),
+            nn.Conv2d(hidden, channels, 1, bias=bias),
             nn.Sigmoid(),
         )
 

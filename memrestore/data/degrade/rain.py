@@ -5,7 +5,8 @@ streaks with a linear motion kernel (angle, length) and composite the streak lay
 "screen" mode, which brightens but never exceeds white: I = 1 - (1 - B)(1 - R). Heavy rain also adds
 a veil of light scattered by accumulated drops (Yang et al.'s "rain accumulation"): I <- (1 - v) I + v A.
 
-Parameter ranges (``RainParams``) default to light-to-moderate rain comparable to Rain100L/Rain12.
+``sample_rain_params`` defaults to moderate-to-heavy rain (synthetic input PSNR about 22 dB on
+CBSD68/Kodak24, Y channel); ``LIGHT_RAIN`` gives about 28 dB, close to Rain12's 30.1 dB.
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ class RainParams:
     width: float = 0.6
     intensity: float = 0.7
     veil: float = 0.0
+
+
+# Ranges for ``sample_rain_params`` that match Rain12-like light rain (measured: 28.0 dB mean input
+# PSNR, Y channel, on 20 CBSD68 photos vs 30.1 dB for Rain12's inputs).
+LIGHT_RAIN = {"intensity": (0.25, 0.6), "density": (0.001, 0.005), "veil": (0.0, 0.02)}
 
 
 def sample_rain_params(
@@ -82,12 +88,14 @@ def rain_layer(height: int, width: int, params: RainParams, rng: np.random.Gener
 
 
 def add_rain(
-    clean: np.ndarray, rng: np.random.Generator, layers: int | None = None, params: list[RainParams] | None = None
+    clean: np.ndarray, rng: np.random.Generator, layers: int | None = None, params: list[RainParams] | None = None,
+    ranges: dict | None = None,
 ) -> np.ndarray:
-    """Render 1-3 streak layers (similar direction, different scale) over a float HxWx3 image in [0, 1]."""
+    """Render 1-3 streak layers (similar direction, different scale) over a float HxWx3 image in [0, 1];
+    ``ranges`` overrides ``sample_rain_params``' ranges (e.g. ``LIGHT_RAIN``)."""
     h, w = clean.shape[:2]
     if params is None:
-        base = sample_rain_params(rng)
+        base = sample_rain_params(rng, **(ranges or {}))
         count = layers if layers is not None else int(rng.integers(1, 4))
         params = [base]
         for _ in range(count - 1):
