@@ -94,3 +94,37 @@ def load_weights(model: nn.Module, state_dict: dict[str, torch.Tensor], source: 
             f"{len(missing)} missing, {len(unexpected)} unexpected, {len(wrong)} mis-shaped)"
         )
     model.load_state_dict(state_dict)
+
+
+def read_weights_file(path: str | Path) -> dict[str, torch.Tensor]:
+    """A state dict from a memrestore checkpoint, a plain safetensors file, or a peer project's
+    ``.pth`` (read with ``weights_only=True``; BasicSR-style ``params_ema`` / ``params`` wrappers unwrapped)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: weights file not found")
+    if path.suffix == ".safetensors":
+        try:
+            return load_file(str(path))
+        except (SafetensorError, OSError) as exc:
+            raise CheckpointError(f"{path}: not a valid safetensors file ({exc})") from exc
+    try:
+        state = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(f"{path}: cannot be read safely as weights ({str(exc).splitlines()[0]})") from exc
+    for key in ("params_ema", "params", "state_dict", "model"):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+            break
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{path}: does not hold a state dict of tensors")
+    return state
+
+
+def load_initial_weights(model: nn.Module, path: str | Path) -> None:
+    """Initialise ``model`` from a weights file for fine-tuning (``memrestore train --init``); a peer
+    network's own keys are matched under memrestore's ``net.`` wrapper prefix when needed."""
+    state = read_weights_file(path)
+    own = model.state_dict()
+    if not set(state) & set(own) and all(f"net.{k}" in own for k in state):
+        state = {f"net.{k}": v for k, v in state.items()}
+    load_weights(model, state, path)

@@ -24,10 +24,31 @@ from .errors import ConfigError
 
 
 @dataclass
+class SPNConfig:
+    """MCLIR's Self-Prior guided Negative loss (``memrestore/engine/spn.py``). Defaults follow the
+    published code (Aitical/MCLIR): four negative models refreshed every 100/200/500/1000 steps by
+    theta_neg <- decay * theta_neg + (1 - decay) * theta, from 10 % of training, subtractive form with
+    weight 0.001 on three feature layers weighted 0.2/0.3/0.5."""
+
+    enabled: bool = False
+    form: str = "subtractive"
+    weight: float = 0.001
+    intervals: list[int] = field(default_factory=lambda: [100, 200, 500, 1000])
+    decay: float = 0.1
+    start: float = 0.1
+    features: str = "random"
+    feature_weights: Optional[str] = None
+    layer_weights: list[float] = field(default_factory=lambda: [0.2, 0.3, 0.5])
+    eps: float = 0.01
+
+
+@dataclass
 class ModelConfig:
-    """Which registered architecture to build, and its constructor options."""
+    """Which registered architecture to build, its constructor options, and (``spn``) whether to
+    train it with MCLIR's model-contrastive loss."""
 
     name: str = "unet"
+    spn: SPNConfig = field(default_factory=SPNConfig)
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -136,13 +157,13 @@ class Config:
 
 
 # Sections whose extra keys are component options rather than fields.
-_COMPONENT_SECTIONS = {ModelConfig: ("name",), LossConfig: ("name", "weight", "stages")}
+_COMPONENT_SECTIONS = {ModelConfig: ("name", "spn"), LossConfig: ("name", "weight", "stages")}
 
 
 def to_plain(obj: Any) -> Any:
     """Dataclass -> plain YAML/JSON-able data; component options are flattened back beside ``name``."""
     if isinstance(obj, (ModelConfig, LossConfig)):
-        out = {f: getattr(obj, f) for f in _COMPONENT_SECTIONS[type(obj)]}
+        out = {f: to_plain(getattr(obj, f)) for f in _COMPONENT_SECTIONS[type(obj)]}
         out.update(to_plain(obj.options))
         return out
     if dataclasses.is_dataclass(obj):

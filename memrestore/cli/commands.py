@@ -24,7 +24,9 @@ def run_train(args: argparse.Namespace) -> int:
     if args.resume:  # the run stays where it is, whatever its config says
         config.output_dir, config.name = str(Path(args.resume).parent), Path(args.resume).name
     try:
-        trainer = Trainer(config, progress=not args.quiet, resume=bool(args.resume), overwrite=args.overwrite)
+        if args.init and args.resume:
+            raise MemrestoreError("--init starts a new run from weights; it cannot be combined with --resume")
+        trainer = Trainer(config, progress=not args.quiet, resume=bool(args.resume), overwrite=args.overwrite, init=args.init)
         run_dir = trainer.fit()
     finally:
         shutdown_distributed()

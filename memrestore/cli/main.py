@@ -26,6 +26,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", metavar="RUN_DIR",
                    help="continue an interrupted run exactly where its last checkpoint left it")
     p.add_argument("--overwrite", action="store_true", help="start afresh even if the run folder holds a run")
+    p.add_argument("--init", metavar="WEIGHTS", help="fine-tune from weights: a memrestore checkpoint, a .safetensors "
+                   "state dict, or a peer project's .pth (loaded with weights_only=True)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

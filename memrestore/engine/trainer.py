@@ -29,7 +29,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from ..api import build_model
-from ..checkpoint import save_checkpoint
+from ..checkpoint import load_initial_weights, save_checkpoint
 from ..config import Config, DatasetConfig
 from ..data.paired import PairedImageDataset
 from ..device import resolve_device
@@ -37,12 +37,14 @@ from ..errors import ConfigError, MemrestoreError
 from ..inference import run_model
 from ..io.atomic import atomic_write_text
 from ..losses import build_loss
+from ..models import final_output
 from ..visualize import comparison_grid
 from .distributed import DistContext, ResumableSampler, init_distributed
 from .ema import ModelEMA
 from .evaluate import evaluate_model
 from .logger import RunLogger, truncate_log
 from .schedule import lr_multiplier
+from .spn import SelfPriorNegatives
 from .state import load_state, save_state
 
 RESUME_FILE = "resume.safetensors"
@@ -124,10 +126,12 @@ class Trainer:
     """Train the model described by a ``Config``; ``fit()`` returns the run folder.
 
     ``resume=True`` continues the run in ``config.run_dir`` from its ``resume.safetensors``;
-    ``overwrite=True`` allows starting afresh in a folder that already holds a run.
+    ``overwrite=True`` allows starting afresh in a folder that already holds a run; ``init`` is a
+    weights file to fine-tune from.
     """
 
-    def __init__(self, config: Config, progress: bool = True, resume: bool = False, overwrite: bool = False) -> None:
+    def __init__(self, config: Config, progress: bool = True, resume: bool = False, overwrite: bool = False,
+                 init: str | Path | None = None) -> None:
         self.config = config
         cfg = config.train
         self.dist: DistContext = init_distributed()
@@ -157,8 +161,13 @@ class Trainer:
         self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
 
         seed_everything(config.seed)  # identical initial weights on every rank
-        self.model = build_model(config).to(self.device, memory_format=self.memory_format)
+        self.model = build_model(config)
+        if init is not None:
+            load_initial_weights(self.model, init)
+        self.model.to(self.device, memory_format=self.memory_format)
         self.ema = ModelEMA(self.model, cfg.ema) if cfg.ema > 0 else None
+        self.spn = (SelfPriorNegatives(self.model, config.model.spn, cfg.iterations).to(self.device)
+                    if config.model.spn.enabled else None)
         self.losses = LossSet(config).to(self.device)
         self.train_set = make_dataset(config.data.train, config.seed, training=True)
         self.val_set = (
@@ -197,6 +206,7 @@ class Trainer:
             "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict(),
             "ema": self.ema.state_dict() if self.ema else None,
+            "spn_negatives": self.spn.negatives.state_dict() if self.spn else None,
             "rng": _rng_state(),
         }
 
@@ -210,6 +220,10 @@ class Trainer:
             if state["ema"] is None:
                 raise ConfigError(f"{self.run_dir}: the saved run has no EMA; keep train.ema at 0 to resume it")
             self.ema.load_state_dict(state["ema"])
+        if self.spn is not None:
+            if state.get("spn_negatives") is None:
+                raise ConfigError(f"{self.run_dir}: the saved run did not use SPN; keep model.spn.enabled false to resume it")
+            self.spn.negatives.load_state_dict(state["spn_negatives"])
         _set_rng_state(state["rng"])
         self.step, self.best_psnr = state["step"], state["best_psnr"]
 
@@ -354,9 +368,15 @@ class Trainer:
             last = micro == cfg.accumulate - 1
             sync = self.net.no_sync() if self.dist.enabled and not last and hasattr(self.net, "no_sync") else contextlib.nullcontext()
             with sync:
-                with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
+                autocast = torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None)
+                with autocast:
                     outputs = self.net(degraded)
+                    negatives = self.spn.negative_outputs(degraded) if self.spn and self.spn.active(self.step) else None
                 loss, parts = self.losses(outputs, target, degraded, self.model)
+                if negatives is not None:
+                    spn_loss = self.spn.loss(final_output(outputs).float(), target, negatives)
+                    parts["spn"] = spn_loss.detach()
+                    loss = loss + spn_loss
                 finite = finite and bool(torch.isfinite(loss))
                 if not finite:
                     if not cfg.skip_nonfinite:
@@ -382,6 +402,8 @@ class Trainer:
             self.scaler.update()
             if self.ema is not None:
                 self.ema.update(self.model)
+            if self.spn is not None:
+                self.spn.refresh(self.step + 1, self.model)
         else:
             self.optimizer.zero_grad(set_to_none=True)
             logger.scalars({"step": self.step + 1, "skipped": "non-finite loss"})

@@ -72,8 +72,20 @@ def _load_vgg_weights(model: nn.Module, path: str) -> None:
         raise ConfigError(f"{file}: not VGG weights of the expected architecture (missing {missing[0]})")
 
 
+_SHARED: dict[tuple, FeatureExtractor] = {}
+
+
 def build_feature_extractor(name: str = "random", weights: str | None = None, seed: int = 0) -> FeatureExtractor:
-    """The feature space ``name`` (vgg19 | vgg16 | random); VGG needs a local ``weights`` file."""
+    """The feature space ``name`` (vgg19 | vgg16 | random); VGG needs a local ``weights`` file.
+
+    Extractors are frozen and stateless, so losses asking for the same space share one instance."""
+    key = (name, weights, seed)
+    if key not in _SHARED:
+        _SHARED[key] = _build(name, weights, seed)
+    return _SHARED[key]
+
+
+def _build(name: str, weights: str | None, seed: int) -> FeatureExtractor:
     if name in VGG_LAYERS:
         if not weights:
             raise ConfigError(f"{name} features need ImageNet weights from a local file: set weights: PATH "

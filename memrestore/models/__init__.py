@@ -21,6 +21,11 @@ MODELS = Registry(
         "unet": "memrestore.models.unet:UNet",
         "mprnet": "memrestore.models.mprnet:MPRNet",
         "memorynet": "memrestore.models.memorynet:MemoryNet",
+        # peer architectures from spandrel / spandrel-extra-arches (optional dependencies)
+        "nafnet": "memrestore.models.external:nafnet",
+        "restormer": "memrestore.models.external:restormer",
+        "swinir": "memrestore.models.external:swinir",
+        "mixdehazenet": "memrestore.models.external:mixdehazenet",
     },
 )
 

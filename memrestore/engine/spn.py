@@ -1,0 +1,93 @@
+"""MCLIR: model contrastive learning with the Self-Prior guided Negative loss (Wu, Jiang, Jiang, Liu,
+"Learning from History: Task-agnostic Model Contrastive Learning for Image Restoration",
+arXiv 2309.06023; published code Aitical/MCLIR, summarised in ../shared/seeds/METHODS.md).
+
+Negatives come from the model's own history: K frozen copies of the network, each refreshed every
+N_k steps by theta_neg <- d * theta_neg + (1 - d) * theta once training has passed ``start`` (a fraction
+of the iterations). Their outputs on the same input are computed without gradients in eval mode; only
+parameters are averaged, buffers are copied. Two published forms of the loss on the final output y^:
+
+* ``subtractive`` (the released code): -w * mean_k sum_l a_l * |phi_l(y^) - phi_l(y^-_k)|_1, added to the
+  pixel loss; unbounded below, hence the small default weight 0.001;
+* ``ratio`` (the paper's contrastive form): w * sum_l a_l * |phi_l(y^) - phi_l(y)|_1 /
+  (mean_k |phi_l(y^) - phi_l(y^-_k)|_1 + eps), with the denominator guarded by ``eps`` so the loss stays
+  finite when a negative equals the output (at the first refresh, say).
+
+phi is the shared feature space of ``memrestore.losses.features`` (first ``len(layer_weights)`` layers).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+from torch import nn
+
+from ..config import SPNConfig
+from ..errors import ConfigError
+from ..losses.features import build_feature_extractor
+from ..models import final_output
+
+
+class SelfPriorNegatives(nn.Module):
+    """The negative models, their refresh schedule and the SPN loss."""
+
+    def __init__(self, model: nn.Module, config: SPNConfig, total_iterations: int) -> None:
+        super().__init__()
+        if config.form not in ("subtractive", "ratio"):
+            raise ConfigError(f"model.spn.form {config.form!r} is not one of subtractive, ratio")
+        if not config.intervals or min(config.intervals) < 1:
+            raise ConfigError("model.spn.intervals must list positive step counts")
+        self.config = config
+        self.start_step = int(math.ceil(config.start * total_iterations))
+        self.negatives = nn.ModuleList(copy.deepcopy(model).requires_grad_(False).eval() for _ in config.intervals)
+        self.phi = build_feature_extractor(config.features, config.feature_weights)
+        if len(config.layer_weights) > len(self.phi.slices):
+            raise ConfigError(f"model.spn.layer_weights lists {len(config.layer_weights)} layers; "
+                              f"{config.features} features have {len(self.phi.slices)}")
+
+    def train(self, mode: bool = True) -> "SelfPriorNegatives":
+        return super().train(False)  # negatives always run in eval mode
+
+    def active(self, step: int) -> bool:
+        """Whether the SPN term is used at (0-based) optimizer step ``step``."""
+        return step >= self.start_step
+
+    @torch.no_grad()
+    def refresh(self, step: int, model: nn.Module) -> None:
+        """After optimizer step ``step`` (1-based): update every negative whose interval divides it.
+        The first update happens when training reaches ``start``."""
+        if step < self.start_step:
+            return
+        current = dict(model.named_parameters())
+        for interval, negative in zip(self.config.intervals, self.negatives):
+            if step != self.start_step and (step - self.start_step) % interval:
+                continue
+            for name, parameter in negative.named_parameters():
+                parameter.mul_(self.config.decay).add_(current[name].detach(), alpha=1.0 - self.config.decay)
+            for (name, buffer), (_, source) in zip(negative.named_buffers(), model.named_buffers()):
+                buffer.copy_(source)
+
+    @torch.no_grad()
+    def negative_outputs(self, degraded: torch.Tensor) -> list[torch.Tensor]:
+        return [final_output(negative(degraded)).float() for negative in self.negatives]
+
+    def _distance(self, a: list[torch.Tensor], b: list[torch.Tensor], layer: int) -> torch.Tensor:
+        return (a[layer] - b[layer]).abs().mean()
+
+    def loss(self, output: torch.Tensor, target: torch.Tensor, negatives: list[torch.Tensor]) -> torch.Tensor:
+        weights = self.config.layer_weights
+        anchor = self.phi(output)
+        with torch.no_grad():
+            negative_features = [self.phi(n) for n in negatives]
+        to_negatives = [
+            torch.stack([self._distance(anchor, feats, l) for feats in negative_features]).mean() for l in range(len(weights))
+        ]
+        if self.config.form == "subtractive":
+            return -self.config.weight * sum(w * d for w, d in zip(weights, to_negatives))
+        with torch.no_grad():
+            positive = self.phi(target)
+        ratio = sum(w * self._distance(anchor, positive, l) / (d + self.config.eps)
+                    for l, (w, d) in enumerate(zip(weights, to_negatives)))
+        return self.config.weight * ratio
