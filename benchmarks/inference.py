@@ -16,7 +16,7 @@ import json
 import platform
 import subprocess
 import sys
-from pathlib import Path
+from report import write_report
 
 COMMAND = ".venv/bin/python benchmarks/inference.py"
 FAMILIES = {"unet (demo, w24)": {"name": "unet", "width": 24, "depths": [2, 2], "middle": 2}}
@@ -74,10 +74,6 @@ def main() -> None:
                     row = {"family": family, "megapixels": mp, "mode": mode, **json.loads(done.stdout.strip().splitlines()[-1])}
                 rows.append(row)
                 print(row, flush=True)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "inference.json").write_text(json.dumps({"command": COMMAND, "max_memory": args.max_memory,
-                                                     "cpu": platform.processor() or platform.machine(), "rows": rows}, indent=2) + "\n")
     lines = [f"`{COMMAND}` (tiled = tile size chosen from --max-memory {args.max_memory}, overlap 32; "
              "peak RSS of the whole process)", "",
              "| model | MP | mode | size | MP/s | peak RSS (GiB) | tile |", "| --- | --- | --- | --- | --- | --- | --- |"]
@@ -87,7 +83,8 @@ def main() -> None:
         else:
             lines.append(f"| {r['family']} | {r['megapixels']:g} | {r['mode']} | {r['size']} | {r['mp_per_s']:.3f} | "
                          f"{r['peak_rss_gib']:.2f} | {r['tile'] or '-'} |")
-    (out / "inference.md").write_text("\n".join(lines) + "\n")
+    write_report(args.out, "inference", {"command": COMMAND, "max_memory": args.max_memory,
+                                         "cpu": platform.processor() or platform.machine(), "rows": rows}, lines)
     print("\n".join(lines))
 
 

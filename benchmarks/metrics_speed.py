@@ -9,14 +9,12 @@ best of --repeats runs.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
-from pathlib import Path
 
 import numpy as np
 
-from memrestore.io.atomic import atomic_write_text
+from report import write_report
 from memrestore.metrics import CONVENTIONS, psnr, ssim
 
 COMMAND = ".venv/bin/python benchmarks/metrics_speed.py"
@@ -47,12 +45,10 @@ def main() -> None:
             "ssim_s": round(best_time(lambda: ssim(a, b, name), 1), 3),
         })
     result = {"command": COMMAND, "image": "4000x3000x3 uint8", "cpu": platform.processor() or platform.machine(), "rows": rows}
-    out = Path(args.out)
-    atomic_write_text(out / "metrics_speed.json", json.dumps(result, indent=2) + "\n")
     lines = [f"`{COMMAND}` (4000x3000 RGB uint8; PSNR best of {args.repeats}, SSIM one run)", "",
              "| convention | PSNR (s) | SSIM (s) |", "| --- | --- | --- |"]
     lines += [f"| {r['convention']} | {r['psnr_s']} | {r['ssim_s']} |" for r in rows]
-    atomic_write_text(out / "metrics_speed.md", "\n".join(lines) + "\n")
+    write_report(args.out, "metrics_speed", result, lines)
     print("\n".join(lines))
 
 

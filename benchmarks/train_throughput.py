@@ -11,7 +11,6 @@ Writes train_throughput.json and train_throughput.md into --out.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import tempfile
 import time
@@ -23,7 +22,7 @@ import torch
 from memrestore.config import load_config
 from memrestore.demo import synthesize
 from memrestore.engine.trainer import Trainer
-from memrestore.io.atomic import atomic_write_text
+from report import write_report
 
 COMMAND = ".venv/bin/python benchmarks/train_throughput.py"
 VARIANTS = {
@@ -71,13 +70,11 @@ def main() -> None:
         print(rows[-1], flush=True)
     result = {"command": COMMAND, "steps": args.steps, "torch": torch.__version__, "threads": torch.get_num_threads(),
               "cpu": platform.processor() or platform.machine(), "recipe": "demo: unet w24, batch 8, 64x64", "rows": rows}
-    out = Path(args.out)
-    atomic_write_text(out / "train_throughput.json", json.dumps(result, indent=2) + "\n")
     lines = [f"`{COMMAND}` (demo recipe: U-Net width 24, batch 8 x 64x64 patches, {args.steps} timed steps, "
              f"torch {torch.__version__}, {torch.get_num_threads()} threads)", "",
              "| variant | images/s | steps/s | data-wait fraction |", "| --- | --- | --- | --- |"]
     lines += [f"| {r['variant']} | {r['images_per_second']} | {r['steps_per_second']} | {r['data_wait_fraction']:.1%} |" for r in rows]
-    atomic_write_text(out / "train_throughput.md", "\n".join(lines) + "\n")
+    write_report(args.out, "train_throughput", result, lines)
     print("\n".join(lines))
 
 

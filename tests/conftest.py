@@ -35,3 +35,18 @@ def paired_root(tmp_path: Path, rng: np.random.Generator) -> Path:
         write_image(root / "target" / f"img{i}.png", clean)
         write_image(root / "input" / f"img{i}.png", noisy)
     return root
+
+
+def interrupt_at(monkeypatch: pytest.MonkeyPatch, step: int) -> None:
+    """Make ``Trainer`` receive Ctrl-C (KeyboardInterrupt) when it is about to run step ``step + 1``."""
+    from memrestore.engine.trainer import Trainer
+
+    original = Trainer._train_step
+
+    def train_step(self, *args):
+        if self.step == step:
+            monkeypatch.setattr(Trainer, "_train_step", original)
+            raise KeyboardInterrupt
+        original(self, *args)
+
+    monkeypatch.setattr(Trainer, "_train_step", train_step)

@@ -23,6 +23,8 @@ from memrestore.engine.state import load_state, save_state
 from memrestore.engine.trainer import Interrupted, Trainer
 from memrestore.errors import ConfigError, MemrestoreError
 
+from .conftest import interrupt_at
+
 
 def tiny(tmp_path, paired_root, name="run", **extra):
     settings = {
@@ -82,17 +84,9 @@ def test_ctrl_c_saves_state_and_resume_is_exact(tmp_path, paired_root, monkeypat
 
     config = tiny(tmp_path, paired_root, "interrupted")
     trainer = Trainer(config, progress=False)
-    original = Trainer._train_step
-
-    def interrupt_at_7(self, *args):
-        if self.step == 7:
-            raise KeyboardInterrupt
-        original(self, *args)
-
-    monkeypatch.setattr(Trainer, "_train_step", interrupt_at_7)
+    interrupt_at(monkeypatch, 7)
     with pytest.raises(Interrupted, match="interrupted at step 7"):
         trainer.fit()
-    monkeypatch.setattr(Trainer, "_train_step", original)
 
     resumed = Trainer(config, progress=False, resume=True)
     assert resumed.step == 7 and resumed.scheduler.last_epoch == 7

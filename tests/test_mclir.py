@@ -14,6 +14,8 @@ from memrestore.engine.trainer import Interrupted, Trainer
 from memrestore.errors import CheckpointError
 from memrestore.models import build_model
 
+from .conftest import interrupt_at
+
 
 UNET = {"name": "unet", "width": 8, "depths": [1], "middle": 1}
 
@@ -77,17 +79,9 @@ def test_resume_restores_negative_models_exactly(tmp_path, paired_root, monkeypa
     reference = Trainer(config_for(tmp_path, paired_root, "reference"), progress=False)
     reference.fit()
     config = config_for(tmp_path, paired_root, "interrupted")
-    original = Trainer._train_step
-
-    def stop_at_5(self, *args):
-        if self.step == 5:
-            raise KeyboardInterrupt
-        original(self, *args)
-
-    monkeypatch.setattr(Trainer, "_train_step", stop_at_5)
+    interrupt_at(monkeypatch, 5)
     with pytest.raises(Interrupted):
         Trainer(config, progress=False).fit()
-    monkeypatch.setattr(Trainer, "_train_step", original)
     resumed = Trainer(config, progress=False, resume=True)
     resumed.fit()
     for a, b in zip(resumed.spn.negatives.parameters(), reference.spn.negatives.parameters()):

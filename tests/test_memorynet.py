@@ -33,6 +33,9 @@ def test_backbone_sizes_match_the_published_models():
     plain = build_model("memorynet", memory="none")
     assert count_parameters(released) - count_parameters(plain) == 336
     assert count_parameters(released) == pytest.approx(3.64e6, rel=0.001)
+    from memrestore.models.complexity import count_macs
+
+    assert count_macs(released, 256, 256) == pytest.approx(141e9, rel=0.005)  # 141 GMACs, released code
 
 
 @pytest.mark.parametrize("placement", ["none", "released", "feature"])

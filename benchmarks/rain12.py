@@ -1,0 +1,118 @@
+"""Shared harness for experiments tested on real rain (Rain12): synthetic training data, a resumable
+grid of (variant, seed) training runs, and the summary table / chart.
+
+Training pairs: light synthetic rain (``LIGHT_RAIN``) on the clean photos of ../shared/data/clean
+(CBSD68 + Kodak24), 2 renderings each. Test: ../shared/data/real/derain-Rain12 (12 real pairs), Y
+channel of MATLAB rgb2ycbcr (``y-matlab``), full images. Every variant trains the same number of
+steps on the same batches (same seed -> same data order). Finished runs are appended atomically to a
+JSON file, so an interrupted experiment resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from memrestore.config import load_config
+from memrestore.data.degrade import LIGHT_RAIN, add_rain
+from memrestore.data.paired import PairedImageDataset
+from memrestore.engine.evaluate import evaluate_model
+from memrestore.engine.trainer import Trainer
+from memrestore.io import list_images, read_image, to_float_rgb, write_image
+from memrestore.io.atomic import atomic_path, atomic_write_text
+from memrestore.metrics.folders import evaluate_folders, mean_row
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+RAIN12 = SHARED / "real" / "derain-Rain12"
+
+
+def synthesize_training_set(root: Path, renderings: int = 2, seed: int = 0) -> Path:
+    """Light rain on every clean photo (reused when already written)."""
+    photos = sorted(p for folder in (SHARED / "clean").iterdir() for p in list_images(folder))
+    if not photos:
+        raise SystemExit(f"{SHARED / 'clean'}: no clean photos found")
+    if (root / "input").is_dir() and len(list_images(root / "input")) == renderings * len(photos):
+        return root
+    rng = np.random.default_rng(seed)
+    for photo in photos:
+        clean = to_float_rgb(read_image(photo))
+        for k in range(renderings):
+            name = f"{photo.parent.name}_{photo.stem}_{k}.png"
+            write_image(root / "target" / name, clean)
+            write_image(root / "input" / name, add_rain(clean, rng, ranges=LIGHT_RAIN))
+    return root
+
+
+def run_grid(results_path: Path, work: Path, variants: dict[str, tuple[Path, list[str]]], seeds: list[int],
+             steps: int, command: str) -> list[dict]:
+    """Train and test every (variant, seed) not already in ``results_path``; returns this step count's runs."""
+    results = json.loads(results_path.read_text()) if results_path.is_file() else {"command": command, "runs": []}
+    done = {(r["variant"], r["seed"], r["steps"]) for r in results["runs"]}
+    train_root = synthesize_training_set(work / "data")
+    test_set = PairedImageDataset(RAIN12)
+    for seed in seeds:  # seed-major: a partial experiment still compares every variant
+        for variant, (config_path, overrides) in variants.items():
+            if (variant, seed, steps) in done:
+                continue
+            slug = "".join(c if c.isalnum() else "_" for c in variant).strip("_")
+            config = load_config(config_path, [f"data.train.root={train_root}", f"output_dir={work}", f"name={slug}-s{seed}",
+                                               f"seed={seed}", f"train.iterations={steps}", *overrides])
+            start = time.perf_counter()
+            trainer = Trainer(config, progress=False, overwrite=True)
+            trainer.fit()
+            scores = evaluate_model(trainer.model, test_set, "y-matlab")
+            run = {"variant": variant, "seed": seed, "steps": steps, "psnr": scores["psnr"], "ssim": scores["ssim"],
+                   "train_seconds": trainer.summary["seconds"], "wall_seconds": round(time.perf_counter() - start, 1)}
+            results["runs"].append(run)
+            results_path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(results_path, json.dumps(results, indent=2) + "\n")  # never lose a finished run
+            print(run, flush=True)
+    return [r for r in results["runs"] if r["steps"] == steps]
+
+
+def input_baseline() -> dict:
+    return mean_row(evaluate_folders(RAIN12 / "input", RAIN12 / "target", "y-matlab"))
+
+
+def summary_lines(rows: list[dict], variants: list[str], reference_of: Callable[[str], str]) -> list[str]:
+    """Markdown rows: mean +- sample std over seeds, and the difference to each variant's reference."""
+    lines = ["| variant | seeds | PSNR (dB) | SSIM | vs reference (dB) | train s/run |", "| --- | --- | --- | --- | --- | --- |"]
+    means = {}
+    for variant in variants:
+        runs = [r for r in rows if r["variant"] == variant]
+        if not runs:
+            continue
+        p, s = np.array([r["psnr"] for r in runs]), np.array([r["ssim"] for r in runs])
+        means[variant] = p.mean()
+        spread = lambda a: a.std(ddof=1) if len(a) > 1 else 0.0
+        reference = reference_of(variant)
+        delta = f"{p.mean() - means[reference]:+.2f} (vs {reference})" if reference in means and reference != variant else "reference"
+        lines.append(f"| {variant} | {len(runs)} | {p.mean():.2f} ± {spread(p):.2f} | {s.mean():.4f} ± {spread(s):.4f} | "
+                     f"{delta} | {np.mean([r['train_seconds'] for r in runs]):.0f} |")
+    return lines
+
+
+def plot_runs(rows: list[dict], variants: list[str], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [v for v in variants if any(r["variant"] == v for r in rows)]
+    figure, axis = plt.subplots(figsize=(9, 4))
+    for i, name in enumerate(names):
+        values = [r["psnr"] for r in rows if r["variant"] == name]
+        axis.scatter([i] * len(values), values, color="tab:blue")
+        axis.hlines(np.mean(values), i - 0.25, i + 0.25, color="tab:red")
+    axis.set_xticks(range(len(names)), names, rotation=15, fontsize=8)
+    axis.set_ylabel("Rain12 PSNR (dB, Y MATLAB)")
+    axis.set_title(f"{title} (dots: seeds, bar: mean)")
+    figure.tight_layout()
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=100)
+    plt.close(figure)
