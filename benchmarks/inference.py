@@ -1,6 +1,6 @@
 """Inference speed and peak memory on large photos: whole image vs tiled, fp32 vs bf16, channels-last.
 
-    .venv/bin/python benchmarks/inference.py [--sizes 1 4 12] [--max-memory 2GB] [--out benchmarks/results]
+    .venv/bin/python benchmarks/inference.py [--sizes 1 4 12] [--max-memory 2GB] [--families ...] [--modes ...]
 
 Each configuration runs in a fresh subprocess, so its peak resident memory (ru_maxrss, the whole
 process including the Python/torch runtime) is its own. Models are randomly initialised (speed and
@@ -19,7 +19,10 @@ import sys
 from report import write_report
 
 COMMAND = ".venv/bin/python benchmarks/inference.py"
-FAMILIES = {"unet (demo, w24)": {"name": "unet", "width": 24, "depths": [2, 2], "middle": 2}}
+FAMILIES = {
+    "unet (demo, w24)": {"name": "unet", "width": 24, "depths": [2, 2], "middle": 2},
+    "memorynet (cpu config)": {"name": "memorynet", "n_feat": 16, "scale_unetfeats": 8, "scale_orsnetfeats": 8, "num_cab": 2},
+}
 MODES = {
     "whole fp32": {},
     "tiled fp32": {"tiled": True},
@@ -60,12 +63,17 @@ def main() -> None:
     parser.add_argument("--sizes", type=float, nargs="+", default=[1, 4, 12], help="megapixels")
     parser.add_argument("--max-memory", default="2GB")
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=list(FAMILIES))
+    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
+    parser.add_argument("--stem", default="inference", help="output file name stem")
     parser.add_argument("--out", default="benchmarks/results")
     args = parser.parse_args()
     rows = []
-    for family, model in FAMILIES.items():
+    for family in args.families:
+        model = FAMILIES[family]
         for mp in args.sizes:
-            for mode, flags in MODES.items():
+            for mode in args.modes:
+                flags = MODES[mode]
                 spec = {"model": model, "megapixels": mp, "max_memory": args.max_memory, "repeats": args.repeats, **flags}
                 done = subprocess.run([sys.executable, "-c", CHILD, json.dumps(spec)], capture_output=True, text=True)
                 if done.returncode != 0:
@@ -74,7 +82,10 @@ def main() -> None:
                     row = {"family": family, "megapixels": mp, "mode": mode, **json.loads(done.stdout.strip().splitlines()[-1])}
                 rows.append(row)
                 print(row, flush=True)
-    lines = [f"`{COMMAND}` (tiled = tile size chosen from --max-memory {args.max_memory}, overlap 32; "
+    invocation = COMMAND + ("" if args.families == list(FAMILIES) and args.modes == list(MODES) and args.sizes == [1, 4, 12] else
+                            f" --sizes {' '.join(f'{s:g}' for s in args.sizes)} --families {' '.join(repr(f) for f in args.families)}"
+                            f" --modes {' '.join(repr(m) for m in args.modes)} --stem {args.stem}")
+    lines = [f"`{invocation}` (tiled = tile size chosen from --max-memory {args.max_memory}, overlap 32; "
              "peak RSS of the whole process)", "",
              "| model | MP | mode | size | MP/s | peak RSS (GiB) | tile |", "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
@@ -83,7 +94,7 @@ def main() -> None:
         else:
             lines.append(f"| {r['family']} | {r['megapixels']:g} | {r['mode']} | {r['size']} | {r['mp_per_s']:.3f} | "
                          f"{r['peak_rss_gib']:.2f} | {r['tile'] or '-'} |")
-    write_report(args.out, "inference", {"command": COMMAND, "max_memory": args.max_memory,
+    write_report(args.out, args.stem, {"command": COMMAND, "max_memory": args.max_memory,
                                          "cpu": platform.processor() or platform.machine(), "rows": rows}, lines)
     print("\n".join(lines))
 

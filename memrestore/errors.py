@@ -20,3 +20,7 @@ class ImageReadError(MemrestoreError):
 
 class CheckpointError(MemrestoreError):
     """A checkpoint is missing, unsafe or does not match the architecture."""
+
+
+class Interrupted(MemrestoreError):
+    """A run was stopped by Ctrl-C after saving what it had (exit status 130)."""

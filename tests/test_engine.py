@@ -20,7 +20,8 @@ from memrestore.config import load_config
 from memrestore.engine.distributed import ResumableSampler
 from memrestore.engine.ema import ModelEMA
 from memrestore.engine.state import load_state, save_state
-from memrestore.engine.trainer import Interrupted, Trainer
+from memrestore.engine.trainer import Trainer
+from memrestore.errors import Interrupted
 from memrestore.errors import ConfigError, MemrestoreError
 
 from .conftest import interrupt_at

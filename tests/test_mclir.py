@@ -10,7 +10,8 @@ import torch
 from memrestore.checkpoint import load_initial_weights, save_checkpoint
 from memrestore.config import SPNConfig, load_config
 from memrestore.engine.spn import SelfPriorNegatives
-from memrestore.engine.trainer import Interrupted, Trainer
+from memrestore.engine.trainer import Trainer
+from memrestore.errors import Interrupted
 from memrestore.errors import CheckpointError
 from memrestore.models import build_model
 

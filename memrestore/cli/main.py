@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import MemrestoreError
+from ..errors import Interrupted, MemrestoreError
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
@@ -147,10 +147,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return getattr(commands, f"run_{args.command}")(args)
+    except Interrupted as exc:
+        print(f"memrestore: {exc}", file=sys.stderr)
+        return 130
     except MemrestoreError as exc:
-        if type(exc).__name__ == "Interrupted":
-            print(f"memrestore: {exc}", file=sys.stderr)
-            return 130
         print(f"memrestore: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

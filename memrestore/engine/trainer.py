@@ -33,8 +33,9 @@ from ..checkpoint import load_initial_weights, save_checkpoint
 from ..config import Config, DatasetConfig
 from ..data.paired import PairedImageDataset
 from ..device import resolve_device
-from ..errors import ConfigError, MemrestoreError
+from ..errors import ConfigError, Interrupted, MemrestoreError
 from ..inference import run_model
+from ..io import write_image
 from ..io.atomic import atomic_write_text
 from ..losses import build_loss
 from ..models import final_output
@@ -48,10 +49,6 @@ from .spn import SelfPriorNegatives
 from .state import load_state, save_state
 
 RESUME_FILE = "resume.safetensors"
-
-
-class Interrupted(MemrestoreError):
-    """Training was stopped by Ctrl-C after saving its state."""
 
 
 def seed_everything(seed: int) -> None:
@@ -281,8 +278,6 @@ class Trainer:
                 rows["ema"].append(to_hwc(run_model(self.ema.module, item["input"][None])[0]))
             rows["target"].append(to_hwc(item["target"]))
         grid = comparison_grid(rows, height=160)
-        from ..io import write_image
-
         write_image(self.run_dir / "samples" / f"step_{self.step:07d}.png", grid)
         logger.image("samples", grid, self.step)
 
