@@ -18,11 +18,10 @@ from typing import Callable
 import numpy as np
 
 from memrestore.config import load_config
-from memrestore.data.degrade import LIGHT_RAIN, add_rain
+from memrestore.data.synth import synthesize_pairs
 from memrestore.data.paired import PairedImageDataset
 from memrestore.engine.evaluate import evaluate_model
 from memrestore.engine.trainer import Trainer
-from memrestore.io import list_images, read_image, to_float_rgb, write_image
 from memrestore.io.atomic import atomic_path, atomic_write_text
 from memrestore.metrics.folders import evaluate_folders, mean_row
 
@@ -32,19 +31,8 @@ RAIN12 = SHARED / "real" / "derain-Rain12"
 
 
 def synthesize_training_set(root: Path, renderings: int = 2, seed: int = 0) -> Path:
-    """Light rain on every clean photo (reused when already written)."""
-    photos = sorted(p for folder in (SHARED / "clean").iterdir() for p in list_images(folder))
-    if not photos:
-        raise SystemExit(f"{SHARED / 'clean'}: no clean photos found")
-    if (root / "input").is_dir() and len(list_images(root / "input")) == renderings * len(photos):
-        return root
-    rng = np.random.default_rng(seed)
-    for photo in photos:
-        clean = to_float_rgb(read_image(photo))
-        for k in range(renderings):
-            name = f"{photo.parent.name}_{photo.stem}_{k}.png"
-            write_image(root / "target" / name, clean)
-            write_image(root / "input" / name, add_rain(clean, rng, ranges=LIGHT_RAIN))
+    """Light rain on every clean photo (``memrestore synth --task derain --preset light``), reused when present."""
+    synthesize_pairs(SHARED / "clean", root, "derain", "light", renderings, seed)
     return root
 
 

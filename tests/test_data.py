@@ -68,3 +68,34 @@ def test_paired_dataset_errors(tmp_path, paired_root):
     (empty / "target").mkdir()
     with pytest.raises(MemrestoreError, match="no images found"):
         PairedImageDataset(empty)
+
+
+def test_synth_derain_is_reproducible_with_preview(tmp_path, rng):
+    from memrestore.cli.main import main
+    from memrestore.io import read_image
+
+    clean = tmp_path / "clean"
+    for i in range(2):
+        write_image(clean / "sub" / f"photo{i}.png", smooth_image(rng, 40, 52))
+    for out in ("a", "b"):
+        assert main(["synth", "--task", "derain", "--clean", str(clean), "-o", str(tmp_path / out), "--renderings", "2", "--preview"]) == 0
+    names = sorted(p.name for p in (tmp_path / "a" / "input").iterdir())
+    assert names == ["sub_photo0_0.png", "sub_photo0_1.png", "sub_photo1_0.png", "sub_photo1_1.png"]
+    assert sorted(p.name for p in (tmp_path / "a" / "target").iterdir()) == names
+    for name in names:
+        assert np.array_equal(read_image(tmp_path / "a" / "input" / name).pixels, read_image(tmp_path / "b" / "input" / name).pixels)
+    assert (tmp_path / "a" / "preview.png").is_file()
+    ds = PairedImageDataset(tmp_path / "a")  # the output is a valid paired dataset
+    assert len(ds) == 4
+
+
+def test_synth_errors(tmp_path):
+    from memrestore.data.synth import synthesize_pairs
+
+    with pytest.raises(MemrestoreError, match="folder not found"):
+        synthesize_pairs(tmp_path / "none", tmp_path / "out")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(MemrestoreError, match="no images found"):
+        synthesize_pairs(tmp_path / "empty", tmp_path / "out")
+    with pytest.raises(MemrestoreError, match="not available yet"):
+        synthesize_pairs(tmp_path / "empty", tmp_path / "out", task="dehaze")

@@ -121,6 +121,14 @@ def run_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_synth(args: argparse.Namespace) -> int:
+    from ..data.synth import synthesize_pairs
+
+    count = synthesize_pairs(args.clean, args.output, args.task, args.preset, args.renderings, args.seed, args.preview)
+    print(f"{count} pairs in {args.output} (input/, target/)" + (f"; preview: {Path(args.output) / 'preview.png'}" if args.preview else ""))
+    return 0
+
+
 def run_export(args: argparse.Namespace) -> int:
     from ..api import load_model
     from ..export import export

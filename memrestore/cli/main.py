@@ -113,6 +113,22 @@ def _add_plot(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", metavar="PNG", help="output file (default RUN_DIR/curves.png)")
 
 
+def _add_synth(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "synth",
+        help="make a paired training set from clean photos (synthetic degradation)",
+        description="Degrade every photo in --clean (and its sub-folders) and write OUT/input + OUT/target, "
+        "reproducibly from --seed. Implemented so far: derain (rain streaks, screen-blended, with veiling).",
+    )
+    p.add_argument("--task", required=True, choices=["derain"], help="degradation to synthesise")
+    p.add_argument("--clean", required=True, metavar="DIR", help="folder of clean photos")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder")
+    p.add_argument("--preset", default="light", choices=["light", "heavy"], help="rain strength (default light, Rain12-like)")
+    p.add_argument("--renderings", type=int, default=1, help="degraded versions per photo")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--preview", action="store_true", help="also write OUT/preview.png (contact sheet)")
+
+
 def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "demo",
@@ -136,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"memrestore {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for add in (_add_train, _add_restore, _add_eval, _add_export, _add_info, _add_inspect, _add_plot, _add_demo):
+    for add in (_add_train, _add_restore, _add_eval, _add_synth, _add_export, _add_info, _add_inspect, _add_plot, _add_demo):
         add(sub)
     return parser
 
