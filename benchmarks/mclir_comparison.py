@@ -4,8 +4,9 @@ plus the step-time overhead of the negative models.
     .venv/bin/python benchmarks/mclir_comparison.py [--seeds 0 1 2] [--steps 400]
 
 Architectures: memrestore's U-Net (memrestore/configs/demo.yaml sizes) and spandrel's NAFNet
-(width 16, 4 levels). SPN uses the published defaults (4 negatives, intervals 100/200/500/1000,
-d 0.1, start at 10 %, subtractive weight 0.001). Data and protocol: benchmarks/rain12.py. Writes
+(width 16, 4 levels). "+ SPN" uses the published defaults (4 negatives, intervals 100/200/500/1000,
+d 0.1, start at 10 %, subtractive form, weight 0.001); "(ratio, w 0.1)" the paper's ratio form with
+AECR-Net's weight 0.1. Data and protocol: benchmarks/rain12.py. Writes
 mclir_comparison.{json,md,png} into --out.
 """
 
@@ -24,11 +25,14 @@ CONFIG = ROOT / "memrestore" / "configs" / "demo.yaml"
 NAFNET = ["model={name: nafnet, width: 16, enc_blk_nums: [1, 1, 1, 1], dec_blk_nums: [1, 1, 1, 1]}"]
 COMMON = ["data.train.batch_size=4", "train.checkpoint_every=0"]
 SPN = ["model.spn.enabled=true"]
+RATIO = [*SPN, "model.spn.form=ratio", "model.spn.weight=0.1"]
 VARIANTS = {
     "U-Net": (CONFIG, COMMON),
     "U-Net + SPN": (CONFIG, [*COMMON, *SPN]),
     "NAFNet": (CONFIG, [*COMMON, *NAFNET]),
     "NAFNet + SPN": (CONFIG, [*COMMON, *NAFNET, *SPN]),
+    "U-Net + SPN (ratio, w 0.1)": (CONFIG, [*COMMON, *RATIO]),
+    "NAFNet + SPN (ratio, w 0.1)": (CONFIG, [*COMMON, *NAFNET, *RATIO]),
 }
 
 
@@ -42,14 +46,14 @@ def main() -> None:
     out = Path(args.out)
     rows = run_grid(out / "mclir_comparison.json", Path(args.work), VARIANTS, args.seeds, args.steps, COMMAND)
     baseline = input_baseline()
-    reference = lambda v: v.replace(" + SPN", "")
+    reference = lambda v: v.split(" + SPN")[0]
     lines = [f"`{COMMAND} --steps {args.steps} --seeds {' '.join(map(str, args.seeds))}`", "",
              f"Rain12 (12 real pairs), convention y-matlab; input {baseline['psnr']:.2f} dB / {baseline['ssim']:.4f}. "
              f"{args.steps} steps of batch 4 x 64x64 per run.", "",
              *summary_lines(rows, list(VARIANTS), reference), ""]
     for arch in ("U-Net", "NAFNet"):
         plain = [r["train_seconds"] for r in rows if r["variant"] == arch]
-        spn = [r["train_seconds"] for r in rows if r["variant"] == f"{arch} + SPN"]
+        spn = [r["train_seconds"] for r in rows if r["variant"] == f"{arch} + SPN"]  # same cost in both forms
         if plain and spn:
             # SPN runs without negatives for the first 10 % of steps; scale to the active part.
             overhead = (np.mean(spn) / np.mean(plain) - 1) / 0.9
