@@ -35,9 +35,10 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--out", default="benchmarks/results")
     parser.add_argument("--work", default="runs/memorynet-ablation")
+    parser.add_argument("--report-only", action="store_true", help="summarise the finished runs, train nothing")
     args = parser.parse_args()
     out = Path(args.out)
-    chosen = {v: VARIANTS[v] for v in args.variants}
+    chosen = {} if args.report_only else {v: VARIANTS[v] for v in args.variants}
     rows = run_grid(out / "memorynet_ablation.json", Path(args.work), chosen, args.seeds, args.steps, COMMAND)
     baseline = input_baseline()
     lines = [f"`{COMMAND} --steps {args.steps} --seeds {' '.join(map(str, args.seeds))} --variants ...`", "",
