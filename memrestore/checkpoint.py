@@ -82,7 +82,6 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
 
 def load_weights(model: nn.Module, state_dict: dict[str, torch.Tensor], source: str | Path) -> None:
     """Load weights strictly, turning a mismatch into a one-line ``CheckpointError``."""
-    missing, unexpected = [], []
     own = model.state_dict()
     missing = [k for k in own if k not in state_dict]
     unexpected = [k for k in state_dict if k not in own]

@@ -266,9 +266,8 @@ class Trainer:
         count = min(self.config.train.samples, len(self.val_set))
         if count <= 0:
             return
-        rows: dict[str, list[np.ndarray]] = {"input": [], "restored": [], "target": []}
-        if self.ema is not None:
-            rows = {"input": [], "restored": [], "ema": [], "target": []}
+        labels = ["input", "restored", *(["ema"] if self.ema is not None else []), "target"]
+        rows: dict[str, list[np.ndarray]] = {label: [] for label in labels}
         to_hwc = lambda t: t.numpy().transpose(1, 2, 0)
         for i in range(count):
             item = self.val_set[i]
