@@ -42,7 +42,7 @@ def run_grid(results_path: Path, work: Path, variants: dict[str, tuple[Path, lis
     results = json.loads(results_path.read_text()) if results_path.is_file() else {"command": command, "runs": []}
     done = {(r["variant"], r["seed"], r["steps"]) for r in results["runs"]}
     train_root = synthesize_training_set(work / "data")
-    test_set = PairedImageDataset(RAIN12)
+    test_set = PairedImageDataset.from_folder(RAIN12)
     for seed in seeds:  # seed-major: a partial experiment still compares every variant
         for variant, (config_path, overrides) in variants.items():
             if (variant, seed, steps) in done:

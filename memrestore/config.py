@@ -65,17 +65,32 @@ class LossConfig:
 
 @dataclass
 class DatasetConfig:
-    """A paired dataset and how to batch it. ``root`` holds ``input/`` and ``target/``."""
+    """A dataset and how to batch it. ``type`` names a folder layout (``memrestore/data/layouts.py``:
+    paired, folders, istd, srd, rain, spa, raindrop, gopro, reside; or ``timelapse``) and extra keys
+    are that layout's options (e.g. ``input_dir``, ``split``, ``mask_dir``). ``strict: false`` skips
+    unmatched files (logging them) instead of failing. ``patch_schedule``: progressive patch sizes as
+    ``[[step, size], ...]`` (from ``step`` on, crops are ``size``). ``frames``: frames of one scene
+    per item (timelapse), so a batch holds ``batch_size`` scenes x ``frames`` frames."""
 
     type: str = "paired"
     root: str = ""
-    input_dir: str = "input"
-    target_dir: str = "target"
+    strict: bool = True
     patch_size: int = 64
+    patch_schedule: list[list[int]] = field(default_factory=list)
     batch_size: int = 8
     num_workers: int = 0
     augment: bool = True
     cache: bool = True
+    frames: int = 4
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def patch_size_at(self, step: int) -> int:
+        """Crop size in effect at optimizer step ``step``."""
+        size = self.patch_size
+        for start, scheduled in sorted(self.patch_schedule):
+            if step >= start:
+                size = scheduled
+        return size
 
 
 @dataclass
@@ -157,12 +172,16 @@ class Config:
 
 
 # Sections whose extra keys are component options rather than fields.
-_COMPONENT_SECTIONS = {ModelConfig: ("name", "spn"), LossConfig: ("name", "weight", "stages")}
+_COMPONENT_SECTIONS = {
+    ModelConfig: ("name", "spn"),
+    LossConfig: ("name", "weight", "stages"),
+    DatasetConfig: tuple(f.name for f in dataclasses.fields(DatasetConfig) if f.name != "options"),
+}
 
 
 def to_plain(obj: Any) -> Any:
     """Dataclass -> plain YAML/JSON-able data; component options are flattened back beside ``name``."""
-    if isinstance(obj, (ModelConfig, LossConfig)):
+    if isinstance(obj, tuple(_COMPONENT_SECTIONS)):
         out = {f: to_plain(getattr(obj, f)) for f in _COMPONENT_SECTIONS[type(obj)]}
         out.update(to_plain(obj.options))
         return out
@@ -324,7 +343,16 @@ def validate_components(config: Config, where: str = "config") -> None:
     from .losses import LOSSES
     from .models import MODELS
 
+    from .data import dataset_options
+
     config.model.options = check_options(MODELS.get(config.model.name), config.model.options, f"{where}: model")
+    for key, dataset in (("train", config.data.train), ("val", config.data.val)):
+        if dataset is not None:
+            dataset.options = check_options(dataset_options(dataset.type, f"{where}: data.{key}.type"),
+                                            dataset.options, f"{where}: data.{key}")
+            for entry in dataset.patch_schedule:
+                if len(entry) != 2:
+                    raise ConfigError(f"{where}: data.{key}.patch_schedule entries are [step, size], got {entry}")
     for i, loss in enumerate(config.train.losses):
         loss.options = check_options(LOSSES.get(loss.name), loss.options, f"{where}: train.losses[{i}]")
         if loss.stages not in ("all", "final"):

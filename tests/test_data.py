@@ -41,33 +41,33 @@ def test_zero_density_is_identity(rng):
 
 
 def test_paired_dataset_patches_are_aligned_and_reproducible(paired_root):
-    ds = PairedImageDataset(paired_root, patch_size=16, augment=True, seed=3)
+    ds = PairedImageDataset.from_folder(paired_root, patch_size=16, augment=True, seed=3)
     item = ds[4]
     assert item["input"].shape == item["target"].shape == (3, 16, 16)
-    again = PairedImageDataset(paired_root, patch_size=16, augment=True, seed=3)[4]
+    again = PairedImageDataset.from_folder(paired_root, patch_size=16, augment=True, seed=3)[4]
     assert (again["input"] == item["input"]).all()
     # the same crop is taken from input and target: noisy input stays close to its clean target
     assert (item["input"] - item["target"]).abs().mean() < 0.1
-    whole = PairedImageDataset(paired_root)
+    whole = PairedImageDataset.from_folder(paired_root)
     assert len(whole) == 3 and whole[0]["input"].shape == (3, 48, 64)
 
 
 def test_paired_dataset_errors(tmp_path, paired_root):
     with pytest.raises(MemrestoreError, match="folder not found"):
-        PairedImageDataset(tmp_path / "nowhere")
+        PairedImageDataset.from_folder(tmp_path / "nowhere")
     write_image(paired_root / "input" / "extra.png", np.zeros((48, 64, 3), np.uint8))
-    with pytest.raises(MemrestoreError, match=r"extra.png: no file with the same name"):
-        PairedImageDataset(paired_root)
+    with pytest.raises(MemrestoreError, match=r"extra.png: no matching clean file"):
+        PairedImageDataset.from_folder(paired_root)
     (paired_root / "input" / "extra.png").unlink()
     write_image(paired_root / "target" / "img0.png", np.zeros((40, 64, 3), np.uint8))
-    ds = PairedImageDataset(paired_root)
+    ds = PairedImageDataset.from_folder(paired_root)
     with pytest.raises(MemrestoreError, match=r"img0.png is 64x48 but .*img0.png is 64x40"):
         ds[0]
     empty = tmp_path / "empty"
     (empty / "input").mkdir(parents=True)
     (empty / "target").mkdir()
     with pytest.raises(MemrestoreError, match="no images found"):
-        PairedImageDataset(empty)
+        PairedImageDataset.from_folder(empty)
 
 
 def test_synth_derain_is_reproducible_with_preview(tmp_path, rng):
@@ -85,7 +85,7 @@ def test_synth_derain_is_reproducible_with_preview(tmp_path, rng):
     for name in names:
         assert np.array_equal(read_image(tmp_path / "a" / "input" / name).pixels, read_image(tmp_path / "b" / "input" / name).pixels)
     assert (tmp_path / "a" / "preview.png").is_file()
-    ds = PairedImageDataset(tmp_path / "a")  # the output is a valid paired dataset
+    ds = PairedImageDataset.from_folder(tmp_path / "a")  # the output is a valid paired dataset
     assert len(ds) == 4
 
 
@@ -97,5 +97,7 @@ def test_synth_errors(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(MemrestoreError, match="no images found"):
         synthesize_pairs(tmp_path / "empty", tmp_path / "out")
-    with pytest.raises(MemrestoreError, match="not available yet"):
-        synthesize_pairs(tmp_path / "empty", tmp_path / "out", task="dehaze")
+    with pytest.raises(MemrestoreError, match="unknown synthetic task 'desnow'"):
+        synthesize_pairs(tmp_path / "empty", tmp_path / "out", task="desnow")
+    with pytest.raises(MemrestoreError, match="unknown dehaze preset 'foggy'"):
+        synthesize_pairs(tmp_path / "empty", tmp_path / "out", task="dehaze", preset="foggy")

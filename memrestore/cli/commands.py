@@ -124,8 +124,10 @@ def run_eval(args: argparse.Namespace) -> int:
 def run_synth(args: argparse.Namespace) -> int:
     from ..data.synth import synthesize_pairs
 
-    count = synthesize_pairs(args.clean, args.output, args.task, args.preset, args.renderings, args.seed, args.preview)
-    print(f"{count} pairs in {args.output} (input/, target/)" + (f"; preview: {Path(args.output) / 'preview.png'}" if args.preview else ""))
+    count = synthesize_pairs(args.clean, args.output, args.task, args.preset, args.renderings, args.seed, args.preview,
+                             depth_dir=args.depth, frames=args.frames, average=args.average)
+    what = "frames in scene folders" if args.task == "timelapse" else "pairs (input/, target/)"
+    print(f"{count} {what} in {args.output}" + (f"; preview: {Path(args.output) / 'preview.png'}" if args.preview else ""))
     return 0
 
 

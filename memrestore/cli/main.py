@@ -116,15 +116,21 @@ def _add_plot(sub: argparse._SubParsersAction) -> None:
 def _add_synth(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "synth",
-        help="make a paired training set from clean photos (synthetic degradation)",
-        description="Degrade every photo in --clean (and its sub-folders) and write OUT/input + OUT/target, "
-        "reproducibly from --seed. Implemented so far: derain (rain streaks, screen-blended, with veiling).",
+        help="make a training set from clean photos (synthetic rain, raindrops, shadows, blur, haze, time-lapse)",
+        description="Degrade every photo in --clean (and its sub-folders), reproducibly from --seed. Paired tasks "
+        "write OUT/input, OUT/target and, for raindrop and deshadow, OUT/mask; timelapse writes OUT/<scene>/frame_NNN.png "
+        "and OUT/<scene>/clean.png. Presets: derain light (Rain12-like) | heavy; dehaze sots | light; timelapse light | heavy.",
     )
-    p.add_argument("--task", required=True, choices=["derain"], help="degradation to synthesise")
+    p.add_argument("--task", required=True, choices=["derain", "raindrop", "deshadow", "deblur", "dehaze", "timelapse"],
+                   help="degradation to synthesise")
     p.add_argument("--clean", required=True, metavar="DIR", help="folder of clean photos")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder")
-    p.add_argument("--preset", default="light", choices=["light", "heavy"], help="rain strength (default light, Rain12-like)")
-    p.add_argument("--renderings", type=int, default=1, help="degraded versions per photo")
+    p.add_argument("--preset", default=None, help="parameter ranges (default: the task's first preset)")
+    p.add_argument("--renderings", type=int, default=1, help="degraded versions per photo (paired tasks)")
+    p.add_argument("--frames", type=int, default=12, help="frames per scene (timelapse)")
+    p.add_argument("--depth", metavar="DIR", help="dehaze: depth maps STEM.npy or 16-bit STEM.png (else pseudo-depth)")
+    p.add_argument("--average", type=int, default=0, metavar="K",
+                   help="deblur: photos are consecutive video frames; average windows of K (GoPro) instead of kernels")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--preview", action="store_true", help="also write OUT/preview.png (contact sheet)")
 

@@ -1,57 +1,194 @@
-"""Paired datasets from a folder of clean photos (``memrestore synth``).
+"""Training data from a folder of clean photos (``memrestore synth``).
 
-Writes ``OUT/input/NAME.png`` (degraded) and ``OUT/target/NAME.png`` (clean), ``renderings`` degraded
-versions per photo, reproducible from ``seed``; with ``preview`` also ``OUT/preview.png``, a contact
-sheet of the first pairs. Only rain streaks are implemented so far (presets ``light``: Rain12-like,
-``heavy``: Rain100H-like); the other degradations of issue 3 are still to come.
+Paired tasks write ``OUT/input/NAME.png`` (degraded), ``OUT/target/NAME.png`` (clean) and, where the
+degradation has one, ``OUT/mask/NAME.png`` (raindrop coverage, shadow region): the ``paired`` layout
+with ``mask_dir: mask``. ``timelapse`` writes ``OUT/<photo>/frame_NN.png`` plus ``OUT/<photo>/clean.png``
+(the ``timelapse`` layout). ``renderings`` degraded versions per photo, all drawn from one generator
+seeded by ``seed`` in photo order, so the same command writes the same files; complete output is
+reused, and ``preview`` writes ``OUT/preview.png``, a contact sheet of the first samples.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable, Optional
 
 import numpy as np
 from tqdm import tqdm
 
 from ..errors import MemrestoreError
 from ..io import list_images, read_image, to_float_rgb, write_image
-from .degrade import LIGHT_RAIN, add_rain
+from . import degrade
 
-PRESETS = {"light": LIGHT_RAIN, "heavy": {}}
-TASKS = ("derain",)
+Render = Callable[[np.ndarray, np.random.Generator, dict], tuple[np.ndarray, Optional[np.ndarray]]]
+
+# Presets: parameter ranges per task; the first preset of a task is its default. Calibrated against the
+# real sets in ../shared/data/real by benchmarks/realism.py (RESULTS.md, "Synthetic realism").
+PRESETS: dict[str, dict[str, dict]] = {
+    "derain": {"light": degrade.LIGHT_RAIN, "heavy": {}},
+    "raindrop": {"default": {}},
+    "deshadow": {"default": {}},
+    "deblur": {"default": {}},
+    "dehaze": {"sots": {"depth_scale": 1.6}, "light": {"depth_scale": 0.8}},
+    "timelapse": {"light": degrade.LIGHT_RAIN, "heavy": {}},
+}
+TASKS = tuple(PRESETS)
 
 
-def synthesize_pairs(clean_dir: str | Path, out: str | Path, task: str = "derain", preset: str = "light",
-                     renderings: int = 1, seed: int = 0, preview: bool = False, recursive: bool = True) -> int:
-    """Write the paired dataset; returns the number of pairs. Existing complete output is reused."""
-    if task not in TASKS:
-        raise MemrestoreError(f"synthetic task {task!r} is not available yet (available: {', '.join(TASKS)})")
-    if preset not in PRESETS:
-        raise MemrestoreError(f"unknown rain preset {preset!r} (light, heavy)")
-    clean_dir, out = Path(clean_dir), Path(out)
+def _rain(clean, rng, ranges):
+    return degrade.add_rain(clean, rng, ranges=ranges), None
+
+
+def _raindrop(clean, rng, ranges):
+    return degrade.add_raindrops(clean, rng, ranges=ranges)
+
+
+def _shadow(clean, rng, ranges):
+    return degrade.add_shadow(clean, rng, degrade.shadow.sample_shadow_params(rng, **ranges))
+
+
+def _blur(clean, rng, ranges):
+    return degrade.add_motion_blur(clean, rng, ranges=ranges)[0], None
+
+
+def _haze(clean, rng, ranges, depth: Optional[np.ndarray] = None):
+    ranges = dict(ranges)
+    scale = ranges.pop("depth_scale", 1.5)
+    return degrade.add_haze(clean, rng, depth=depth, depth_scale=scale, ranges=ranges), None
+
+
+RENDERERS: dict[str, Render] = {"derain": _rain, "raindrop": _raindrop, "deshadow": _shadow, "deblur": _blur, "dehaze": _haze}
+
+
+def collect_photos(clean_dir: Path, recursive: bool = True) -> list[Path]:
     if not clean_dir.is_dir():
         raise MemrestoreError(f"{clean_dir}: folder not found")
     folders = [clean_dir, *sorted(p for p in clean_dir.iterdir() if p.is_dir())] if recursive else [clean_dir]
     photos = [p for folder in folders for p in list_images(folder)]
     if not photos:
         raise MemrestoreError(f"{clean_dir}: no images found")
+    return photos
+
+
+def render(task: str, clean: np.ndarray, rng: np.random.Generator, preset: Optional[str] = None,
+           depth: Optional[np.ndarray] = None) -> tuple[np.ndarray, Optional[np.ndarray]]:
+    """One degraded rendering of ``clean`` (and its mask, or None) for a paired ``task``."""
+    ranges = preset_ranges(task, preset)
+    if task == "dehaze":
+        return _haze(clean, rng, ranges, depth)
+    return RENDERERS[task](clean, rng, ranges)
+
+
+def preset_ranges(task: str, preset: Optional[str]) -> dict:
+    if task not in PRESETS:
+        raise MemrestoreError(f"unknown synthetic task {task!r} (available: {', '.join(TASKS)})")
+    presets = PRESETS[task]
+    name = preset or next(iter(presets))
+    if name not in presets:
+        raise MemrestoreError(f"unknown {task} preset {name!r} (available: {', '.join(presets)})")
+    return presets[name]
+
+
+def _depth_for(depth_dir: Optional[Path], photo: Path, shape: tuple[int, int]) -> Optional[np.ndarray]:
+    if depth_dir is None:
+        return None
+    candidates = [depth_dir / f"{photo.stem}.npy", *(depth_dir / f"{photo.stem}{ext}" for ext in (".png", ".tif", ".tiff"))]
+    found = next((c for c in candidates if c.is_file()), None)
+    if found is None:
+        raise MemrestoreError(f"{photo}: no depth file {photo.stem}.npy/.png/.tif in {depth_dir}")
+    return degrade.haze.read_depth(found, shape)
+
+
+def synthesize_pairs(clean_dir: str | Path, out: str | Path, task: str = "derain", preset: Optional[str] = None,
+                     renderings: int = 1, seed: int = 0, preview: bool = False, recursive: bool = True,
+                     depth_dir: str | Path | None = None, frames: int = 12, average: int = 0) -> int:
+    """Write the dataset; returns the number of pairs (time-lapse: frames). Complete output is reused.
+
+    ``depth_dir`` (dehaze): per-photo depth maps ``STEM.npy`` or 16-bit images, in depth units.
+    ``frames`` (timelapse): frames per scene. ``average`` (deblur): treat the photos as consecutive
+    video frames and write the mean of each window of ``average`` frames (GoPro's recipe) against
+    its middle frame, instead of kernel blur.
+    """
+    ranges = preset_ranges(task, preset)
+    clean_dir, out = Path(clean_dir), Path(out)
+    photos = collect_photos(clean_dir, recursive)
+    if task == "timelapse":
+        return _synthesize_timelapse(photos, clean_dir, out, ranges, frames, seed, preview)
+    if task == "deblur" and average:
+        return _synthesize_averaged(photos, out, average, preview)
     expected = len(photos) * renderings
     if (out / "input").is_dir() and len(list_images(out / "input")) == expected:
         return expected
     rng = np.random.default_rng(seed)
-    sheet = []
+    depth_path = Path(depth_dir) if depth_dir else None
+    sheet: dict[str, list[np.ndarray]] = {"degraded": [], "clean": [], "mask": []}
     for photo in tqdm(photos, desc=f"synth {task}", unit="photo"):
         clean = to_float_rgb(read_image(photo))
+        depth = _depth_for(depth_path, photo, clean.shape[:2]) if task == "dehaze" else None
         prefix = "" if photo.parent == clean_dir else f"{photo.parent.name}_"
         for k in range(renderings):
             name = f"{prefix}{photo.stem}" + (f"_{k}" if renderings > 1 else "") + ".png"
-            degraded = add_rain(clean, rng, ranges=PRESETS[preset])
+            degraded, mask = render(task, clean, rng, preset, depth)
             write_image(out / "target" / name, clean)
             write_image(out / "input" / name, degraded)
-            if preview and len(sheet) < 6:
-                sheet.append((degraded, clean))
+            if mask is not None:
+                write_image(out / "mask" / name, mask)
+            if preview and len(sheet["degraded"]) < 6:
+                sheet["degraded"].append(degraded)
+                sheet["clean"].append(clean)
+                if mask is not None:
+                    sheet["mask"].append(np.repeat(mask[..., None], 3, axis=2))
     if preview:
-        from ..visualize import save_comparison_grid
-
-        save_comparison_grid({"degraded": [d for d, _ in sheet], "clean": [c for _, c in sheet]}, out / "preview.png", height=160)
+        _write_preview({k: v for k, v in sheet.items() if v}, out / "preview.png")
     return expected
+
+
+def _synthesize_timelapse(photos: list[Path], clean_dir: Path, out: Path, ranges: dict, frames: int, seed: int,
+                          preview: bool) -> int:
+    if frames < 2:
+        raise MemrestoreError(f"--frames {frames}: a time-lapse needs at least 2 frames")
+    expected = len(photos) * frames
+    if out.is_dir() and sum(len(list_images(d)) - 1 for d in out.iterdir() if d.is_dir()) == expected:
+        return expected
+    rng = np.random.default_rng(seed)
+    shown: list[np.ndarray] = []
+    for photo in tqdm(photos, desc="synth timelapse", unit="scene"):
+        clean = to_float_rgb(read_image(photo))
+        prefix = "" if photo.parent == clean_dir else f"{photo.parent.name}_"
+        scene = out / f"{prefix}{photo.stem}"
+        sequence, _ = degrade.timelapse_sequence(clean, rng, frames, ranges=ranges)
+        for t, frame in enumerate(sequence):
+            write_image(scene / f"frame_{t:03d}.png", frame)
+        write_image(scene / "clean.png", clean)
+        if not shown:
+            shown = [*sequence[:5], clean]
+    if preview:
+        _write_preview({"frames + clean": shown}, out / "preview.png")
+    return expected
+
+
+def _synthesize_averaged(photos: list[Path], out: Path, window: int, preview: bool) -> int:
+    if window < 2 or window > len(photos):
+        raise MemrestoreError(f"--average {window}: needs 2 to {len(photos)} consecutive frames")
+    count = len(photos) - window + 1
+    first: list[np.ndarray] = []
+    for start in tqdm(range(count), desc="synth deblur (frame averaging)", unit="window"):
+        frames = [to_float_rgb(read_image(p)) for p in photos[start : start + window]]
+        for path, frame in zip(photos[start:], frames):
+            if frame.shape != frames[0].shape:
+                raise MemrestoreError(f"{path}: size differs from {photos[start]}; frames to average must match")
+        sharp = photos[start + window // 2]
+        blurred = degrade.average_frames(frames)
+        write_image(out / "input" / f"{sharp.stem}.png", blurred)
+        write_image(out / "target" / f"{sharp.stem}.png", frames[window // 2])
+        if not first:
+            first = [blurred, frames[window // 2]]
+    if preview:
+        _write_preview({"degraded": first[:1], "clean": first[1:]}, out / "preview.png")
+    return count
+
+
+def _write_preview(rows: dict[str, list[np.ndarray]], path: Path) -> None:
+    from ..visualize import save_comparison_grid
+
+    save_comparison_grid(rows, path, height=160)

@@ -30,8 +30,8 @@ from tqdm import tqdm
 
 from ..api import build_model
 from ..checkpoint import load_initial_weights, save_checkpoint
-from ..config import Config, DatasetConfig
-from ..data.paired import PairedImageDataset
+from ..config import Config
+from ..data import build_dataset
 from ..device import resolve_device
 from ..errors import ConfigError, Interrupted, MemrestoreError
 from ..inference import run_model
@@ -55,23 +55,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-def make_dataset(config: DatasetConfig, seed: int, training: bool) -> PairedImageDataset:
-    if config.type != "paired":
-        raise ConfigError(f"data type {config.type!r} is not supported yet (supported: paired)")
-    if not config.root:
-        raise ConfigError("data root is empty: set data.train.root (folder with input/ and target/)")
-    return PairedImageDataset(
-        config.root,
-        config.input_dir,
-        config.target_dir,
-        patch_size=config.patch_size if training else 0,
-        augment=config.augment and training,
-        cache=config.cache,
-        seed=seed,
-        repeats=64 if training else 1,
-    )
 
 
 class LossSet(nn.Module):
@@ -166,9 +149,9 @@ class Trainer:
         self.spn = (SelfPriorNegatives(self.model, config.model.spn, cfg.iterations).to(self.device)
                     if config.model.spn.enabled else None)
         self.losses = LossSet(config).to(self.device)
-        self.train_set = make_dataset(config.data.train, config.seed, training=True)
+        self.train_set = build_dataset(config.data.train, config.seed, training=True)
         self.val_set = (
-            make_dataset(config.data.val, config.seed, training=False) if config.data.val and self.main else None
+            build_dataset(config.data.val, config.seed, training=False) if config.data.val and self.main else None
         )
         opt = cfg.optimizer
         optimizers = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
@@ -233,7 +216,9 @@ class Trainer:
 
     # -- data -----------------------------------------------------------------------------------
     def _batches(self) -> Iterator[dict[str, Any]]:
+        """Batches from the current step on, cropped at the patch size in effect now."""
         cfg = self.config.data.train
+        self.train_set.patch_size = cfg.patch_size_at(self.step)
         sampler = ResumableSampler(
             len(self.train_set), cfg.batch_size, self.config.seed,
             start_batch=self.step * self.config.train.accumulate,
@@ -299,6 +284,8 @@ class Trainer:
         try:
             while self.step < cfg.iterations:
                 self._train_step(batches, bar, logger)
+                if self.config.data.train.patch_size_at(self.step) != self.train_set.patch_size:
+                    batches = self._batches()  # progressive patch size: a new loader from this step
                 if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
                     self.save_checkpoint()
                 if self.main and cfg.val_every and self.step % cfg.val_every == 0 and self.step < cfg.iterations:
@@ -347,6 +334,21 @@ class Trainer:
         dist.all_reduce(difference, op=dist.ReduceOp.MAX)
         return float(difference)
 
+    def _unpack(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Input and target on the device. Time-lapse batches (B scenes x F frames) are flattened to
+        B*F images, and a model that uses batch structure (``set_batch_groups``, e.g. MGID's BSW
+        loss) is told which images share a scene."""
+        degraded, target = batch["input"], batch["target"]
+        groups = None
+        if degraded.ndim == 5:
+            groups = batch["scene"].repeat_interleave(degraded.shape[1]).to(self.device)
+            degraded, target = degraded.flatten(0, 1), target.flatten(0, 1)
+        set_groups = getattr(self.model, "set_batch_groups", None)
+        if callable(set_groups):
+            set_groups(groups)
+        degraded = degraded.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
+        return degraded, target.to(self.device, non_blocking=True)
+
     def _train_step(self, batches: Iterator[dict[str, Any]], bar: tqdm, logger: RunLogger) -> None:
         cfg = self.config.train
         self.optimizer.zero_grad(set_to_none=True)
@@ -357,8 +359,7 @@ class Trainer:
             t0 = time.perf_counter()
             batch = next(batches)
             self.data_wait += time.perf_counter() - t0
-            degraded = batch["input"].to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
-            target = batch["target"].to(self.device, non_blocking=True)
+            degraded, target = self._unpack(batch)
             last = micro == cfg.accumulate - 1
             sync = self.net.no_sync() if self.dist.enabled and not last and hasattr(self.net, "no_sync") else contextlib.nullcontext()
             with sync:

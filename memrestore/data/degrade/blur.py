@@ -1,0 +1,109 @@
+"""Camera-shake motion blur: random trajectories rendered to kernels, and GoPro-style frame averaging.
+
+Trajectories follow Boracchi & Foi ("Modeling the performance of image restoration from motion
+blur", TIP 2012), the generator DeblurGAN also uses: a 2-D path sampled at ``steps`` instants whose
+velocity has inertia, a random Gaussian acceleration, a pull back towards the start (centripetal
+term) and rare impulsive jerks; its length is normalised to ``length`` pixels. The kernel is the
+time the sensor spends at each position: path samples splatted bilinearly onto a grid, normalised to
+sum 1. Blurring happens in linear light (sRGB decoded), as a real exposure integrates photons;
+GoPro (Nah et al., CVPR 2017) instead averages consecutive sharp video frames (``average_frames``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class BlurParams:
+    """Trajectory length (px), kernel size (odd, px), inertia/jitter ``anxiety`` and noise sigma."""
+
+    length: float = 15.0
+    size: int = 31
+    anxiety: float = 0.005
+    noise: float = 0.0
+
+
+def sample_blur_params(rng: np.random.Generator, length: tuple[float, float] = (4.0, 20.0),
+                       anxiety: tuple[float, float] = (0.0, 0.01), noise: tuple[float, float] = (0.0, 0.01)) -> BlurParams:
+    length_px = float(rng.uniform(*length))
+    size = int(np.ceil(length_px * 1.3)) | 1
+    return BlurParams(length_px, max(size, 5), float(rng.uniform(*anxiety)), float(rng.uniform(*noise)))
+
+
+def shake_trajectory(rng: np.random.Generator, length: float = 15.0, steps: int = 256, anxiety: float = 0.005,
+                     centripetal: float = 0.4, gaussian: float = 10.0, jerk_chance: float = 0.02) -> np.ndarray:
+    """``steps`` x 2 positions (x, y) of a camera-shake path of total arc length ``length`` px."""
+    velocity = complex(*rng.normal(size=2))
+    velocity /= abs(velocity) or 1.0
+    position = [0j]
+    for _ in range(steps - 1):
+        jerk = 0j
+        if rng.random() < jerk_chance * anxiety * 100:
+            angle = rng.uniform(0, 2 * np.pi)
+            jerk = 2 * velocity * complex(np.cos(angle), np.sin(angle))
+        noise = complex(*rng.normal(size=2)) * gaussian * anxiety
+        step = velocity + (noise - centripetal * position[-1] * 0.01 + jerk) * 0.1
+        velocity = step / (abs(step) or 1.0)
+        position.append(position[-1] + velocity)
+    path = np.array(position)
+    total = np.abs(np.diff(path)).sum()
+    path = (path - path.mean()) * (length / total if total > 0 else 0.0)
+    return np.stack([path.real, path.imag], axis=1).astype(np.float32)
+
+
+def trajectory_kernel(trajectory: np.ndarray, size: int) -> np.ndarray:
+    """Non-negative ``size`` x ``size`` kernel summing to 1 from a path centred on the origin."""
+    if size % 2 == 0:
+        raise ValueError(f"kernel size must be odd, got {size}")
+    kernel = np.zeros((size, size), np.float64)
+    centre = size // 2
+    for x, y in trajectory:
+        gx, gy = x + centre, y + centre
+        x0, y0 = int(np.floor(gx)), int(np.floor(gy))
+        fx, fy = gx - x0, gy - y0
+        for dx, dy, weight in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
+            xi, yi = x0 + dx, y0 + dy
+            if 0 <= xi < size and 0 <= yi < size:
+                kernel[yi, xi] += weight
+    if kernel.sum() == 0:
+        kernel[centre, centre] = 1.0
+    return (kernel / kernel.sum()).astype(np.float32)
+
+
+def srgb_to_linear(image: np.ndarray) -> np.ndarray:
+    return np.where(image <= 0.04045, image / 12.92, ((image + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def linear_to_srgb(image: np.ndarray) -> np.ndarray:
+    image = np.clip(image, 0.0, 1.0)
+    return np.where(image <= 0.0031308, image * 12.92, 1.055 * image ** (1 / 2.4) - 0.055).astype(np.float32)
+
+
+def apply_kernel(clean: np.ndarray, kernel: np.ndarray, linear: bool = True) -> np.ndarray:
+    """Convolve each channel (reflected borders), in linear light when ``linear``."""
+    image = srgb_to_linear(clean) if linear else clean.astype(np.float32)
+    blurred = cv2.filter2D(image, -1, np.ascontiguousarray(kernel[::-1, ::-1]), borderType=cv2.BORDER_REFLECT)
+    return linear_to_srgb(blurred) if linear else np.clip(blurred, 0.0, 1.0)
+
+
+def add_motion_blur(clean: np.ndarray, rng: np.random.Generator, params: BlurParams | None = None,
+                    ranges: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Blurred image and its kernel for a float HxWx3 image in [0, 1] (plus optional Gaussian noise)."""
+    params = params or sample_blur_params(rng, **(ranges or {}))
+    kernel = trajectory_kernel(shake_trajectory(rng, params.length, anxiety=params.anxiety), params.size)
+    blurred = apply_kernel(clean, kernel)
+    if params.noise > 0:
+        blurred = blurred + rng.normal(0.0, params.noise, blurred.shape).astype(np.float32)
+    return np.clip(blurred, 0.0, 1.0).astype(np.float32), kernel
+
+
+def average_frames(frames: Sequence[np.ndarray], linear: bool = True) -> np.ndarray:
+    """GoPro-style blur: mean of consecutive sharp frames (in linear light when ``linear``)."""
+    stack = np.stack([srgb_to_linear(f) if linear else f.astype(np.float32) for f in frames])
+    mean = stack.mean(axis=0)
+    return linear_to_srgb(mean) if linear else mean.astype(np.float32)
