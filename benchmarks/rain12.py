@@ -37,11 +37,13 @@ def synthesize_training_set(root: Path, renderings: int = 2, seed: int = 0) -> P
 
 
 def run_grid(results_path: Path, work: Path, variants: dict[str, tuple[Path, list[str]]], seeds: list[int],
-             steps: int, command: str) -> list[dict]:
-    """Train and test every (variant, seed) not already in ``results_path``; returns this step count's runs."""
+             steps: int, command: str, train_root: Path | None = None) -> list[dict]:
+    """Train and test every (variant, seed) not already in ``results_path``; returns this step count's runs.
+    ``train_root``: the training data (default: ``synthesize_training_set``'s light rain)."""
     results = json.loads(results_path.read_text()) if results_path.is_file() else {"command": command, "runs": []}
     done = {(r["variant"], r["seed"], r["steps"]) for r in results["runs"]}
-    train_root = synthesize_training_set(work / "data")
+    if train_root is None and any((v, s, steps) not in done for v in variants for s in seeds):
+        train_root = synthesize_training_set(work / "data")
     test_set = PairedImageDataset.from_folder(RAIN12)
     for seed in seeds:  # seed-major: a partial experiment still compares every variant
         for variant, (config_path, overrides) in variants.items():

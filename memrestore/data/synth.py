@@ -29,7 +29,7 @@ PRESETS: dict[str, dict[str, dict]] = {
     "raindrop": {"default": {}},
     "deshadow": {"default": {}},
     "deblur": {"default": {}},
-    "dehaze": {"sots": {"depth_scale": 1.6}, "light": {"depth_scale": 0.8}},
+    "dehaze": {"sots": {"depth_scale": 1.35}, "light": {"depth_scale": 0.7}},
     "timelapse": {"light": degrade.LIGHT_RAIN, "heavy": {}},
 }
 TASKS = tuple(PRESETS)

@@ -21,6 +21,7 @@ MODELS = Registry(
         "unet": "memrestore.models.unet:UNet",
         "mprnet": "memrestore.models.mprnet:MPRNet",
         "memorynet": "memrestore.models.memorynet:MemoryNet",
+        "mgid": "memrestore.models.mgid:MGIDNet",
         # peer architectures from spandrel / spandrel-extra-arches (optional dependencies)
         "nafnet": "memrestore.models.external:nafnet",
         "restormer": "memrestore.models.external:restormer",

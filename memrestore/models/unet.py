@@ -39,6 +39,10 @@ class UNet(nn.Module):
             self.decoders.append(stack(channels, depth, channel_attention))
         self.ending = nn.Conv2d(width, in_channels, 3, padding=1)
 
+    def bottleneck(self, feature: torch.Tensor) -> torch.Tensor:
+        """Hook on the lowest-resolution feature (identity here; MGID reads its memory there)."""
+        return feature
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         padded, (h, w) = pad_to_multiple(x, self.size_multiple)
         feature = self.intro(padded)
@@ -47,7 +51,7 @@ class UNet(nn.Module):
             feature = encoder(feature)
             skips.append(feature)
             feature = down(feature)
-        feature = self.middle(feature)
+        feature = self.bottleneck(self.middle(feature))
         for up, decoder, skip in zip(self.ups, self.decoders, reversed(skips)):
             feature = decoder(up(feature) + skip)
         return (padded + self.ending(feature))[..., :h, :w]
