@@ -1,10 +1,13 @@
-"""MemoryNet ablation on real rain: backbone / + memory / + contrastive / + both (and the released
-memory placement), several seeds, one training budget.
+"""MemoryNet ablation on real data: backbone / + memory / + contrastive / + both (plus the released
+memory placement and the pixel feature space), several seeds, one training budget.
 
-    .venv/bin/python benchmarks/memorynet_ablation.py [--seeds 0 1 2] [--steps 400] [--variants ...]
+    .venv/bin/python benchmarks/memorynet_ablation.py [--task derain|dehaze] [--seeds 0 1 2] [--steps 400] [--variants ...]
 
-Model: configs/memorynet/derain_cpu.yaml; data and protocol: benchmarks/rain12.py. Writes
-memorynet_ablation.{json,md,png} into --out.
+derain: configs/memorynet/derain_cpu.yaml, trained on light synthetic rain, tested on Rain12 (Y MATLAB),
+see benchmarks/rain12.py. dehaze: configs/memorynet/dehaze_cpu.yaml, trained on synthetic haze
+(``memrestore synth --task dehaze --preset sots``, 2 renderings of the 92 clean photos, pseudo-depth),
+tested on the 50 real RESIDE SOTS-indoor pairs (RGB PSNR/SSIM, the dehazing convention). Writes
+memorynet_ablation[_dehaze].{json,md,png} into --out; finished runs are kept, so a stopped run resumes.
 """
 
 from __future__ import annotations
@@ -12,41 +15,58 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rain12 import ROOT, input_baseline, plot_runs, run_grid, summary_lines
+from rain12 import RAIN12, ROOT, SHARED, input_baseline, plot_runs, run_grid, summary_lines
 
+from memrestore.data.synth import synthesize_pairs
 from memrestore.io.atomic import atomic_write_text
 
 COMMAND = ".venv/bin/python benchmarks/memorynet_ablation.py"
-CONFIG = ROOT / "configs" / "memorynet" / "derain_cpu.yaml"
-NO_CONTRASTIVE = ["train.losses=[{name: charbonnier}, {name: edge, weight: 0.05}]"]
+BASE_LOSSES = "{name: charbonnier}, {name: edge, weight: 0.05}"
+NO_CONTRASTIVE = [f"train.losses=[{BASE_LOSSES}]"]
+PIXEL_CONTRASTIVE = [f"train.losses=[{BASE_LOSSES}, {{name: contrastive, weight: 0.1, stages: final, features: pixel}}]"]
 VARIANTS = {
-    "backbone (MPRNet)": (CONFIG, ["model.memory=none", *NO_CONTRASTIVE]),
-    "+ memory (feature)": (CONFIG, ["model.memory=feature", *NO_CONTRASTIVE]),
-    "+ contrastive": (CONFIG, ["model.memory=none"]),
-    "+ memory + contrastive": (CONFIG, ["model.memory=feature"]),
-    "+ memory (released placement)": (CONFIG, ["model.memory=released", *NO_CONTRASTIVE]),
+    "backbone (MPRNet)": ["model.memory=none", *NO_CONTRASTIVE],
+    "+ memory (feature)": ["model.memory=feature", *NO_CONTRASTIVE],
+    "+ contrastive": ["model.memory=none"],
+    "+ memory + contrastive": ["model.memory=feature"],
+    "+ memory (released placement)": ["model.memory=released", *NO_CONTRASTIVE],
+    "+ contrastive (pixel features)": ["model.memory=none", *PIXEL_CONTRASTIVE],
+}
+TASKS = {  # task -> (config, test set, convention, results stem)
+    "derain": ("derain_cpu.yaml", RAIN12, "y-matlab", "memorynet_ablation"),
+    "dehaze": ("dehaze_cpu.yaml", SHARED / "real" / "dehaze-SOTS-indoor", "rgb", "memorynet_ablation_dehaze"),
 }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", default="derain", choices=list(TASKS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--steps", type=int, default=400)
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS)[:4], choices=list(VARIANTS))
     parser.add_argument("--out", default="benchmarks/results")
-    parser.add_argument("--work", default="runs/memorynet-ablation")
+    parser.add_argument("--work", default=None, help="run folder (default runs/memorynet-ablation[-TASK])")
     parser.add_argument("--report-only", action="store_true", help="summarise the finished runs, train nothing")
     args = parser.parse_args()
+    config_name, test_root, convention, stem = TASKS[args.task]
+    config = ROOT / "configs" / "memorynet" / config_name
+    work = Path(args.work or ("runs/memorynet-ablation" + ("" if args.task == "derain" else f"-{args.task}")))
     out = Path(args.out)
-    chosen = {} if args.report_only else {v: VARIANTS[v] for v in args.variants}
-    rows = run_grid(out / "memorynet_ablation.json", Path(args.work), chosen, args.seeds, args.steps, COMMAND)
-    baseline = input_baseline()
-    lines = [f"`{COMMAND} --steps {args.steps} --seeds {' '.join(map(str, args.seeds))} --variants ...`", "",
-             f"Rain12 (12 real pairs), convention y-matlab; input {baseline['psnr']:.2f} dB / {baseline['ssim']:.4f}. "
-             f"{args.steps} steps of batch 4 x 64x64 per run, configs/memorynet/derain_cpu.yaml.", "",
+    chosen = {} if args.report_only else {v: (config, VARIANTS[v]) for v in args.variants}
+    train_root = None
+    if args.task == "dehaze" and chosen:
+        train_root = work / "data"
+        synthesize_pairs(SHARED / "clean", train_root, "dehaze", "sots", renderings=2, seed=0)
+    rows = run_grid(out / f"{stem}.json", work, chosen, args.seeds, args.steps, COMMAND, train_root, test_root, convention)
+    baseline = input_baseline(test_root, convention)
+    lines = [f"`{COMMAND} --task {args.task} --steps {args.steps} --seeds {' '.join(map(str, args.seeds))} --variants ...`", "",
+             f"{test_root.name} ({len(list((test_root / 'input').iterdir()))} real pairs), convention {convention}; "
+             f"input {baseline['psnr']:.2f} dB / {baseline['ssim']:.4f}. "
+             f"{args.steps} steps of batch 4 x 64x64 per run, configs/memorynet/{config_name}.", "",
              *summary_lines(rows, list(VARIANTS), lambda v: "backbone (MPRNet)")]
-    atomic_write_text(out / "memorynet_ablation.md", "\n".join(lines) + "\n")
-    plot_runs(rows, list(VARIANTS), out / "memorynet_ablation.png", "MemoryNet ablation on Rain12")
+    atomic_write_text(out / f"{stem}.md", "\n".join(lines) + "\n")
+    plot_runs(rows, list(VARIANTS), out / f"{stem}.png", f"MemoryNet ablation ({args.task}, {test_root.name})",
+              ylabel=f"{test_root.name} PSNR (dB, {convention})")
     print("\n".join(lines))
 
 

@@ -37,14 +37,16 @@ def synthesize_training_set(root: Path, renderings: int = 2, seed: int = 0) -> P
 
 
 def run_grid(results_path: Path, work: Path, variants: dict[str, tuple[Path, list[str]]], seeds: list[int],
-             steps: int, command: str, train_root: Path | None = None) -> list[dict]:
+             steps: int, command: str, train_root: Path | None = None, test_root: Path = RAIN12,
+             convention: str = "y-matlab") -> list[dict]:
     """Train and test every (variant, seed) not already in ``results_path``; returns this step count's runs.
-    ``train_root``: the training data (default: ``synthesize_training_set``'s light rain)."""
+    ``train_root``: the training data (default: ``synthesize_training_set``'s light rain); ``test_root``
+    (paired layout) and ``convention``: the test set and its metric (default Rain12, Y MATLAB)."""
     results = json.loads(results_path.read_text()) if results_path.is_file() else {"command": command, "runs": []}
     done = {(r["variant"], r["seed"], r["steps"]) for r in results["runs"]}
     if train_root is None and any((v, s, steps) not in done for v in variants for s in seeds):
         train_root = synthesize_training_set(work / "data")
-    test_set = PairedImageDataset.from_folder(RAIN12)
+    test_set = PairedImageDataset.from_folder(test_root)
     for seed in seeds:  # seed-major: a partial experiment still compares every variant
         for variant, (config_path, overrides) in variants.items():
             if (variant, seed, steps) in done:
@@ -55,7 +57,7 @@ def run_grid(results_path: Path, work: Path, variants: dict[str, tuple[Path, lis
             start = time.perf_counter()
             trainer = Trainer(config, progress=False, overwrite=True)
             trainer.fit()
-            scores = evaluate_model(trainer.model, test_set, "y-matlab")
+            scores = evaluate_model(trainer.model, test_set, convention)
             run = {"variant": variant, "seed": seed, "steps": steps, "psnr": scores["psnr"], "ssim": scores["ssim"],
                    "train_seconds": trainer.summary["seconds"], "wall_seconds": round(time.perf_counter() - start, 1)}
             results["runs"].append(run)
@@ -65,8 +67,8 @@ def run_grid(results_path: Path, work: Path, variants: dict[str, tuple[Path, lis
     return [r for r in results["runs"] if r["steps"] == steps]
 
 
-def input_baseline() -> dict:
-    return mean_row(evaluate_folders(RAIN12 / "input", RAIN12 / "target", "y-matlab"))
+def input_baseline(test_root: Path = RAIN12, convention: str = "y-matlab") -> dict:
+    return mean_row(evaluate_folders(test_root / "input", test_root / "target", convention))
 
 
 def summary_lines(rows: list[dict], variants: list[str], reference_of: Callable[[str], str]) -> list[str]:
@@ -87,7 +89,8 @@ def summary_lines(rows: list[dict], variants: list[str], reference_of: Callable[
     return lines
 
 
-def plot_runs(rows: list[dict], variants: list[str], path: Path, title: str) -> None:
+def plot_runs(rows: list[dict], variants: list[str], path: Path, title: str,
+              ylabel: str = "Rain12 PSNR (dB, Y MATLAB)") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -100,7 +103,7 @@ def plot_runs(rows: list[dict], variants: list[str], path: Path, title: str) -> 
         axis.scatter([i] * len(values), values, color="tab:blue")
         axis.hlines(np.mean(values), i - 0.25, i + 0.25, color="tab:red")
     axis.set_xticks(range(len(names)), names, rotation=15, fontsize=8)
-    axis.set_ylabel("Rain12 PSNR (dB, Y MATLAB)")
+    axis.set_ylabel(ylabel)
     axis.set_title(f"{title} (dots: seeds, bar: mean)")
     figure.tight_layout()
     with atomic_path(path) as tmp:

@@ -228,3 +228,25 @@ def test_torchrun_two_processes_gloo(tmp_path, paired_root):
     assert summary["replica_max_abs_diff"] == 0.0 and summary["steps"] == 5
     assert [r["step"] for r in records if "loss" in r] == [1, 2, 3, 4, 5]  # rank 0 alone writes
     assert result.stdout.count("trained unet") == 1
+
+
+def test_progressive_patch_sizes_switch_at_their_step(tmp_path, paired_root):
+    config = tiny(tmp_path, paired_root, **{"train.iterations": 5, "data.train.patch_size": 16,
+                                            "data.train.patch_schedule": [[2, 24], [4, 32]]})
+    trainer = Trainer(config, progress=False)
+    sizes = []
+    trainer.model.register_forward_pre_hook(lambda module, args: sizes.append(args[0].shape[-1]))
+    trainer.fit()
+    assert sizes[:5] == [16, 16, 24, 24, 32]
+    with pytest.raises(ConfigError, match=r"patch_schedule entries are \[step, size\]"):
+        tiny(tmp_path, paired_root, **{"data.train.patch_schedule": [[2]]})
+
+
+def test_every_shipped_config_is_valid():
+    from pathlib import Path
+
+    paths = sorted(Path(__file__).resolve().parents[1].glob("configs/*/*.yaml"))
+    assert len(paths) >= 12
+    for path in paths:
+        config = load_config(path)
+        assert config.train.iterations > 0 and config.data.train.type in ("paired", "istd", "raindrop", "reside", "gopro", "timelapse")

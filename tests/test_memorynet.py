@@ -191,3 +191,13 @@ def test_inspect_memory_writes_a_png(tmp_path, memorynet_checkpoint):
     result = subprocess.run([sys.executable, "-m", "memrestore.cli.main", "inspect", "memory", str(plain) + ".safetensors",
                              str(tmp_path / "photo.png")], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 2 and "no memory module" in result.stderr
+
+
+def test_pixel_feature_space_is_an_image_pyramid():
+    loss = build_loss("contrastive", features="pixel")
+    x = torch.rand(1, 3, 33, 32)
+    maps = loss.phi(x)
+    assert torch.equal(maps[0], x) and [m.shape[-2:] for m in maps][1:] == [(17, 16), (9, 8), (5, 4), (3, 2)]
+    torch.testing.assert_close(maps[1][..., :16, :], torch.nn.functional.avg_pool2d(x[..., :32, :], 2))
+    with pytest.raises(ConfigError, match="unknown feature space 'vgg11'"):
+        build_loss("contrastive", features="vgg11")

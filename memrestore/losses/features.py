@@ -9,6 +9,8 @@ One pluggable extractor serves all of them, returning a list of feature maps fro
 * ``random``: a fixed, randomly initialised VGG-style network (seeded, so every run and every
   checkpoint sees the same space); needs no download. Random conv features preserve local structure
   and are a known working perceptual space when pretrained weights are unavailable.
+* ``pixel``: the image itself at 1, 1/2, 1/4, 1/8 and 1/16 scale (average pooling): the no-network
+  baseline, five levels so VGG19's layer weights apply unchanged.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ _SHARED: dict[tuple, FeatureExtractor] = {}
 
 
 def build_feature_extractor(name: str = "random", weights: str | None = None, seed: int = 0) -> FeatureExtractor:
-    """The feature space ``name`` (vgg19 | vgg16 | random); VGG needs a local ``weights`` file.
+    """The feature space ``name`` (vgg19 | vgg16 | random | pixel); VGG needs a local ``weights`` file.
 
     Extractors are frozen and stateless, so losses asking for the same space share one instance."""
     key = (name, weights, seed)
@@ -116,4 +118,7 @@ def _build(name: str, weights: str | None, seed: int) -> FeatureExtractor:
         finally:
             torch.random.set_rng_state(generator_state)  # do not disturb the training RNG stream
         return extractor
-    raise ConfigError(f"unknown feature space {name!r} (vgg19, vgg16 or random)")
+    if name == "pixel":
+        slices = [nn.Identity(), *(nn.AvgPool2d(2, ceil_mode=True) for _ in range(4))]
+        return FeatureExtractor(slices, normalise=False)
+    raise ConfigError(f"unknown feature space {name!r} (vgg19, vgg16, random or pixel)")
