@@ -34,6 +34,9 @@ def test_folders_with_name_mapping(tmp_path):
     pairs = read_layout("folders", str(tmp_path), input_dir="x", target_dir="y", input_pattern="rain-{}",
                         target_pattern="norain-{}")
     assert by_name(pairs) == {"rain-001": ("x/rain-001.png", "y/norain-001.png"), "rain-002": ("x/rain-002.png", "y/norain-002.png")}
+    touch(tmp_path, "y/notes.png")
+    with pytest.raises(MemrestoreError, match="notes.png: name does not follow the clean files' naming pattern"):
+        read_layout("folders", str(tmp_path), input_dir="x", target_dir="y", input_pattern="rain-{}", target_pattern="norain-{}")
     with pytest.raises(MemrestoreError, match="exactly once"):
         read_layout("folders", str(tmp_path), input_pattern="rain", target_pattern="{}")
 

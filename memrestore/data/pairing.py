@@ -102,41 +102,40 @@ def join_files(
     ``NNNN_k`` -> ``NNNN`` when the clean folder has one file per scene). Returns the pairs and a
     list of ``"FILE: reason"`` strings for what was skipped (always empty when ``strict``).
     """
+    skipped: list[str] = []
+
+    def reject(problem: str) -> None:
+        if strict:
+            raise MemrestoreError(problem)
+        skipped.append(problem)
+
     by_key: dict[str, Path] = {}
     for path in targets:
         key = target_key(path.stem)
         if key is None:
-            continue
-        if key in by_key:
+            reject(f"{path}: name does not follow the clean files' naming pattern")
+        elif key in by_key:
             raise MemrestoreError(f"{path}: same key {key!r} as {by_key[key]}; the names are ambiguous")
-        by_key[key] = path
+        else:
+            by_key[key] = path
     mask_by_key = {target_key(p.stem) or p.stem: p for p in masks} if masks is not None else {}
-    pairs, skipped, used = [], [], set()
+    pairs, used = [], set()
     for path in inputs:
         key = input_key(path.stem)
         if key is not None and key not in by_key and fallback_key is not None:
             key = fallback_key(path.stem)
         if key is None or key not in by_key:
-            problem = f"{path}: no matching clean file in {targets[0].parent if targets else 'the clean folder'}"
-            if strict:
-                raise MemrestoreError(problem)
-            skipped.append(problem)
+            reject(f"{path}: no matching clean file in {targets[0].parent if targets else 'the clean folder'}")
             continue
         mask = mask_by_key.get(key) or mask_by_key.get(input_key(path.stem) or "")
         if masks is not None and mask is None:
-            problem = f"{path}: no mask with the same name"
-            if strict:
-                raise MemrestoreError(problem)
-            skipped.append(problem)
+            reject(f"{path}: no mask with the same name")
             continue
         used.add(key)
         pairs.append(Pair(name(path), path, by_key[key], mask))
     for key, path in by_key.items():
         if key not in used:
-            problem = f"{path}: no degraded file matches it"
-            if strict:
-                raise MemrestoreError(problem)
-            skipped.append(problem)
+            reject(f"{path}: no degraded file matches it")
     return sorted(pairs, key=lambda p: p.name), skipped
 
 
