@@ -21,6 +21,8 @@ def run_train(args: argparse.Namespace) -> int:
     if args.resume and not Path(config_path).is_file():
         raise MemrestoreError(f"{args.resume}: not a run folder (no config.yaml)")
     config = load_config(config_path, args.overrides)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.getLogger("memrestore").setLevel(logging.INFO)  # datasets report what they found
     if args.resume:  # the run stays where it is, whatever its config says
         config.output_dir, config.name = str(Path(args.resume).parent), Path(args.resume).name
     try:

@@ -47,6 +47,8 @@ def build_dataset(config: "DatasetConfig", seed: int, training: bool, patch_size
         raise ConfigError("data root is empty: set data.train.root (the dataset folder)")
     size = (config.patch_size if patch_size is None else patch_size) if training else 0
     if config.type == "timelapse":
+        if not training:
+            raise ConfigError("data.val: a time-lapse folder cannot be a validation set; validate on paired data")
         from .timelapse import TimeLapseDataset, read_timelapse
 
         options = TimeLapseOptions(**config.options)
