@@ -33,9 +33,10 @@ VARIANTS = {"memory": "memory", "memory + BSW": "memory___BSW"}
 
 
 @torch.no_grad()
-def usage_split(model: torch.nn.Module, dataset: PairedImageDataset) -> tuple[np.ndarray, np.ndarray]:
-    """Summed addressing weights per item over rain cells and over background cells."""
-    rain_use, background_use = 0.0, 0.0
+def usage_split(model: torch.nn.Module, dataset: PairedImageDataset) -> tuple[np.ndarray, np.ndarray, int]:
+    """Summed addressing weights per item over rain cells and over background cells, and how many
+    items are the arg-max of at least one cell."""
+    rain_use, background_use, winners = 0.0, 0.0, set()
     for i in range(len(dataset)):
         item = dataset[i]
         model(item["input"][None])
@@ -47,7 +48,8 @@ def usage_split(model: torch.nn.Module, dataset: PairedImageDataset) -> tuple[np
         fraction = F.avg_pool2d(padded[None, None], cell)[0, 0]
         rain_use = rain_use + weights[fraction >= 0.2].sum(dim=0).numpy()
         background_use = background_use + weights[fraction == 0].sum(dim=0).numpy()
-    return np.asarray(rain_use), np.asarray(background_use)
+        winners.update(weights.argmax(dim=-1).unique().tolist())
+    return np.asarray(rain_use), np.asarray(background_use), len(winners)
 
 
 def main() -> None:
@@ -65,9 +67,10 @@ def main() -> None:
                 continue
             model, _, _ = load_model(path)
             model.eval()
-            rain, background = usage_split(model, dataset)
+            rain, background, used = usage_split(model, dataset)
             p, q = rain / rain.sum(), background / background.sum()
             rows.append({"variant": variant, "seed": seed, "tv_distance": float(0.5 * np.abs(p - q).sum()),
+                         "items_used": used, "items": int(p.size),
                          "rain_usage": p.round(4).tolist(), "background_usage": q.round(4).tolist(),
                          "rain_top_item": int(p.argmax()), "background_top_item": int(q.argmax())})
             if not figure_done:
@@ -77,13 +80,15 @@ def main() -> None:
                 figure_done = True
     lines = [f"`{COMMAND} --seeds {' '.join(map(str, args.seeds))}`", "",
              "Total-variation distance between memory-item usage in rain cells and in background cells of "
-             "Rain12 (0 = same items, 1 = disjoint); top item of each.", "",
-             "| variant | seed | TV distance | top item (rain) | top item (background) |", "| --- | --- | --- | --- | --- |"]
-    lines += [f"| {r['variant']} | {r['seed']} | {r['tv_distance']:.3f} | {r['rain_top_item']} | {r['background_top_item']} |" for r in rows]
+             "Rain12 (0 = same items, 1 = disjoint); top item of each; how many of the items win any cell.", "",
+             "| variant | seed | TV distance | top item (rain) | top item (background) | items ever arg-max |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    lines += [f"| {r['variant']} | {r['seed']} | {r['tv_distance']:.3f} | {r['rain_top_item']} | {r['background_top_item']} | "
+              f"{r['items_used']} of {r['items']} |" for r in rows]
     for variant in VARIANTS:
         values = [r["tv_distance"] for r in rows if r["variant"] == variant]
         if values:
-            lines.append(f"| {variant} | mean | {np.mean(values):.3f} | | |")
+            lines.append(f"| {variant} | mean | {np.mean(values):.3f} | | | |")
     write_report(args.out, "mgid_memory_usage", {"command": COMMAND, "runs": rows}, lines)
     print("\n".join(lines))
 
