@@ -340,10 +340,9 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
 
 def validate_components(config: Config, where: str = "config") -> None:
     """Check names and options of the model and the losses against their registries."""
+    from .data import dataset_options
     from .losses import LOSSES
     from .models import MODELS
-
-    from .data import dataset_options
 
     config.model.options = check_options(MODELS.get(config.model.name), config.model.options, f"{where}: model")
     for key, dataset in (("train", config.data.train), ("val", config.data.val)):

@@ -161,3 +161,10 @@ def test_timelapse_reader_and_batches_share_a_background(tmp_path):
     assert np.abs(median - clean).mean() < 0.01  # sparse rain: the temporal median recovers the background
     with pytest.raises(MemrestoreError, match="no clean frame"):
         TimeLapseDataset([scenes[0].__class__("x", scenes[0].frames)], background="clean")
+
+
+def test_images_smaller_than_the_patch_are_named(tmp_path):
+    touch(tmp_path, "input/small.png", "target/small.png")
+    dataset = PairedImageDataset(read_layout("paired", str(tmp_path)), patch_size=32)
+    with pytest.raises(MemrestoreError, match=r"small.png: smaller than patch_size 32"):
+        dataset[0]

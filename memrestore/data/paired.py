@@ -91,8 +91,6 @@ class PairedImageDataset(Dataset):
                     f"{pair.input} is {arrays[0].shape[1]}x{arrays[0].shape[0]} but {path} is "
                     f"{other.shape[1]}x{other.shape[0]}"
                 )
-        if self.patch_size and min(arrays[0].shape[:2]) < self.patch_size:
-            raise MemrestoreError(f"{pair.input}: smaller than patch_size {self.patch_size}")
         if self.cache is not None:
             self.cache[index] = arrays
         return arrays
@@ -101,6 +99,8 @@ class PairedImageDataset(Dataset):
         index = i % len(self.pairs)
         arrays = self.load(index)
         if self.patch_size:
+            if min(arrays[0].shape[:2]) < self.patch_size:
+                raise MemrestoreError(f"{self.pairs[index].input}: smaller than patch_size {self.patch_size}")
             rng = np.random.default_rng((self.seed, i))
             arrays = paired_random_crop(arrays, self.patch_size, rng)
             if self.augment:

@@ -114,8 +114,6 @@ class TimeLapseDataset(Dataset):
                 target = to_float_rgb(read_image(scene.clean))
             else:
                 target = estimate_background(frames, self.background, self.percentile)
-            if self.patch_size and min(target.shape[:2]) < self.patch_size:
-                raise MemrestoreError(f"{scene.frames[0]}: smaller than patch_size {self.patch_size}")
             self.cache[index] = (frames, target)
         return self.cache[index]
 
@@ -126,6 +124,8 @@ class TimeLapseDataset(Dataset):
         chosen = rng.choice(len(frames), size=self.frames, replace=len(frames) < self.frames)
         arrays = [*frames[chosen], target]
         if self.patch_size:
+            if min(target.shape[:2]) < self.patch_size:
+                raise MemrestoreError(f"{self.scenes[index].frames[0]}: smaller than patch_size {self.patch_size}")
             arrays = paired_random_crop(arrays, self.patch_size, rng)
         if self.augment:
             arrays = paired_dihedral(arrays, rng)
