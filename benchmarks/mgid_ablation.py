@@ -26,6 +26,8 @@ VARIANTS = {
     "memory": (CONFIG, ["model.bsw=0"]),
     "memory + BSW": (CONFIG, []),
     "memory, clean-frame target": (CONFIG, ["model.bsw=0", "data.train.background=clean"]),
+    "memory, items from first queries": (CONFIG, ["model.bsw=0", "model.memory_init=queries"]),
+    "memory + BSW, items from first queries": (CONFIG, ["model.memory_init=queries"]),
 }
 
 

@@ -29,7 +29,11 @@ from memrestore.data.paired import PairedImageDataset
 from memrestore.inspect_memory import memory_maps, save_memory_figure
 
 COMMAND = ".venv/bin/python benchmarks/mgid_memory_usage.py"
-VARIANTS = {"memory": "memory", "memory + BSW": "memory___BSW"}
+VARIANTS = {  # ablation variant -> run-folder slug (benchmarks/rain12.py)
+    "memory": "memory", "memory + BSW": "memory___BSW",
+    "memory, items from first queries": "memory__items_from_first_queries",
+    "memory + BSW, items from first queries": "memory___BSW__items_from_first_queries",
+}
 
 
 @torch.no_grad()

@@ -135,3 +135,13 @@ def test_mgid_without_memory_is_the_plain_unet_and_inspection_reads_items(tmp_pa
                              str(tmp_path / "photo.png"), "-o", str(tmp_path / "map.png")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "map.png").stat().st_size > 1000
+
+
+def test_items_can_start_from_the_first_batch_queries():
+    model = build_model("mgid", memory_init="queries", **TINY).train()
+    random_start = model.memory.items.clone()
+    model(torch.rand(2, 3, 16, 16))
+    assert bool(model.memory.initialised) and not torch.allclose(model.memory.items, random_start)
+    assert torch.allclose(model.memory.items.norm(dim=1), torch.ones(TINY["memory_items"]), atol=1e-6)
+    with pytest.raises(ValueError, match="random or queries"):
+        build_model("mgid", memory_init="kmeans", **TINY)

@@ -33,12 +33,29 @@ from .unet import UNet
 
 
 class ItemMemory(nn.Module):
-    """K unit-norm items of dimension C with MNAD's read and update."""
+    """K unit-norm items of dimension C with MNAD's read and update. ``init``: ``random`` (MNAD:
+    Gaussian, normalised) or ``queries`` (the first training batch's queries at K seeded positions,
+    so every item starts where some features are: a remedy for all queries choosing one item)."""
 
-    def __init__(self, items: int, dim: int, seed: int = 0) -> None:
+    def __init__(self, items: int, dim: int, seed: int = 0, init: str = "random") -> None:
         super().__init__()
+        if init not in ("random", "queries"):
+            raise ValueError(f"memory init must be random or queries, got {init!r}")
+        self.seed, self.init = seed, init
         generator = torch.Generator().manual_seed(seed)
         self.register_buffer("items", F.normalize(torch.randn(items, dim, generator=generator), dim=1))
+        self.register_buffer("initialised", torch.tensor(init == "random"))
+
+    @torch.no_grad()
+    def initialise_from(self, queries: torch.Tensor) -> None:
+        """Set the items to K distinct queries (seeded choice), once."""
+        if bool(self.initialised):
+            return
+        generator = torch.Generator().manual_seed(self.seed)
+        chosen = torch.randperm(queries.shape[0], generator=generator)[: self.items.shape[0]]
+        if chosen.numel() == self.items.shape[0]:
+            self.items.copy_(F.normalize(queries[chosen.to(queries.device)].detach().float(), dim=1))
+            self.initialised.fill_(True)
 
     def read(self, queries: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(N, C) unit queries -> (N, C) read-outs and (N, K) weights (rows sum to 1). Reads a copy of
@@ -66,12 +83,12 @@ class MGIDNet(UNet):
 
     def __init__(
         self, width: int = 24, depths: list[int] | None = None, middle: int = 2, in_channels: int = 3,
-        memory_items: int = 10, memory_seed: int = 0, compactness: float = 0.1, separateness: float = 0.1,
+        memory_items: int = 10, memory_seed: int = 0, memory_init: str = "random", compactness: float = 0.1, separateness: float = 0.1,
         bsw: float = 0.0, bsw_warmup: int = 50, bsw_fraction: float = 1 / 3,
     ) -> None:
         super().__init__(width, depths, middle, in_channels)
         channels = width * 2 ** len(self.encoders)
-        self.memory = ItemMemory(memory_items, channels, memory_seed) if memory_items > 0 else None
+        self.memory = ItemMemory(memory_items, channels, memory_seed, memory_init) if memory_items > 0 else None
         self.fuse = nn.Conv2d(2 * channels, channels, 1) if self.memory is not None else None
         if self.fuse is not None:
             nn.init.zeros_(self.fuse.weight)  # start as the plain U-Net, let the memory earn its way in
@@ -94,6 +111,8 @@ class MGIDNet(UNet):
             return feature
         b, c, h, w = feature.shape
         queries = F.normalize(feature.permute(0, 2, 3, 1).reshape(-1, c), dim=1)
+        if self.training:
+            self.memory.initialise_from(queries)
         readout, weights = self.memory.read(queries)
         self.last_readout = MemoryReadout(
             readouts={"items": readout.view(b, h, w, c).permute(0, 3, 1, 2)},
