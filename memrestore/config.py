@@ -70,7 +70,8 @@ class DatasetConfig:
     are that layout's options (e.g. ``input_dir``, ``split``, ``mask_dir``). ``strict: false`` skips
     unmatched files (logging them) instead of failing. ``patch_schedule``: progressive patch sizes as
     ``[[step, size], ...]`` (from ``step`` on, crops are ``size``). ``frames``: frames of one scene
-    per item (timelapse), so a batch holds ``batch_size`` scenes x ``frames`` frames."""
+    per item (timelapse), so a batch holds ``batch_size`` scenes x ``frames`` frames. ``mask_focus``:
+    with masks (e.g. ``mask_dir: mask``), the share of crops centred on a masked pixel."""
 
     type: str = "paired"
     root: str = ""
@@ -82,6 +83,7 @@ class DatasetConfig:
     augment: bool = True
     cache: bool = True
     frames: int = 4
+    mask_focus: float = 0.0
     options: dict[str, Any] = field(default_factory=dict)
 
     def patch_size_at(self, step: int) -> int:

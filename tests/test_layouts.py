@@ -127,6 +127,18 @@ def test_masks_are_cropped_with_their_pair(tmp_path):
         assert np.array_equal(item["mask"][0].numpy(), (item["input"][0].numpy() > 0.5).astype(np.float32))
 
 
+def test_mask_focus_centres_crops_on_the_mask(tmp_path):
+    image = np.zeros((64, 64, 3), np.float32)
+    mask = np.zeros((64, 64), np.float32)
+    mask[50:54, 4:8] = 1  # a small shadow in one corner
+    write_image(tmp_path / "input" / "a.png", image)
+    write_image(tmp_path / "target" / "a.png", image)
+    write_image(tmp_path / "mask" / "a.png", mask)
+    pairs = read_layout("paired", str(tmp_path), mask_dir="mask")
+    hits = lambda focus: sum(float(PairedImageDataset(pairs, 16, seed=0, mask_focus=focus)[i]["mask"].max()) for i in range(40))
+    assert hits(1.0) == 40 and hits(0.0) < 10
+
+
 def test_timelapse_reader_and_batches_share_a_background(tmp_path):
     from memrestore.config import load_config
     from memrestore.data.timelapse import read_timelapse

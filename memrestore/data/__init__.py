@@ -60,7 +60,7 @@ def build_dataset(config: "DatasetConfig", seed: int, training: bool, patch_size
 
     pairs = read_layout(config.type, config.root, config.strict, **config.options)
     return PairedImageDataset(pairs, size, config.augment and training, config.cache, seed,
-                              repeats=64 if training else 1, where=config.root)
+                              repeats=64 if training else 1, where=config.root, mask_focus=config.mask_focus)
 
 
 __all__ = ["DATASET_TYPES", "LAYOUTS", "TimeLapseOptions", "build_dataset", "dataset_options", "read_layout"]

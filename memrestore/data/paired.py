@@ -50,11 +50,12 @@ class PairedImageDataset(Dataset):
     With patches, item ``i`` (any non-negative integer: samplers encode the epoch in it) is a random
     crop of image ``i % len(pairs)`` drawn from a generator seeded by ``(seed, i)``, so a run is
     reproducible whatever the number of loader workers, and resumable from any position. Masks
-    (shadow, raindrop) are cropped and flipped with their pair and returned as ``mask`` (1xHxW).
+    (shadow, raindrop) are cropped and flipped with their pair and returned as ``mask`` (1xHxW); with
+    ``mask_focus`` > 0 that share of crops is centred on masked pixels.
     """
 
     def __init__(self, pairs: list[Pair], patch_size: int = 0, augment: bool = False, cache: bool = True,
-                 seed: int = 0, repeats: int = 1, where: str = "dataset") -> None:
+                 seed: int = 0, repeats: int = 1, where: str = "dataset", mask_focus: float = 0.0) -> None:
         if not pairs:
             raise MemrestoreError(f"{where}: no pairs")
         self.pairs = pairs
@@ -64,6 +65,7 @@ class PairedImageDataset(Dataset):
         self.seed = seed
         self.repeats = max(1, repeats)
         self.has_masks = all(p.mask is not None for p in pairs)
+        self.mask_focus = mask_focus
         log.info("%s: %s", where, describe_sizes(pairs))
 
     @classmethod
@@ -102,7 +104,8 @@ class PairedImageDataset(Dataset):
             if min(arrays[0].shape[:2]) < self.patch_size:
                 raise MemrestoreError(f"{self.pairs[index].input}: smaller than patch_size {self.patch_size}")
             rng = np.random.default_rng((self.seed, i))
-            arrays = paired_random_crop(arrays, self.patch_size, rng)
+            mask = arrays[2] if self.has_masks else None
+            arrays = paired_random_crop(arrays, self.patch_size, rng, mask, self.mask_focus)
             if self.augment:
                 arrays = paired_dihedral(arrays, rng)
         item: dict[str, torch.Tensor | str] = {
