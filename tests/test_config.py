@@ -40,6 +40,10 @@ def test_round_trip_through_plain_data(tmp_path):
         ({"train": {"losses": [{"name": "charbonier"}]}}, "unknown loss 'charbonier'"),
         ({"train": {"losses": [{"name": "charbonnier", "epsilon": 1}]}}, r"losses\[0\]: unknown key 'epsilon'"),
         ({"eval": {"convention": "ycbcr"}}, "eval.convention 'ycbcr'"),
+        ({"data": {"train": {"type": "istd", "splitt": "test"}}}, "data.train: unknown key 'splitt'; did you mean 'split'"),
+        ({"data": {"train": {"type": "rain100"}}}, "data.train.type: unknown dataset type 'rain100'"),
+        ({"data": {"val": {"type": "gopro", "blur_dir": 3}}}, "data.val.blur_dir: expected a string"),
+        ({"data": {"train": {"frames": "four"}}}, "data.train.frames: expected an integer"),
         (["a", "list"], "expected a mapping"),
     ],
 )
