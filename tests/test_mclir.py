@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from memrestore.checkpoint import load_initial_weights, save_checkpoint
+from memrestore.checkpoint import load_initial_weights
 from memrestore.config import SPNConfig, load_config
 from memrestore.engine.spn import SelfPriorNegatives
 from memrestore.engine.trainer import Trainer
