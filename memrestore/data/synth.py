@@ -10,6 +10,7 @@ reused, and ``preview`` writes ``OUT/preview.png``, a contact sheet of the first
 
 from __future__ import annotations
 
+from collections import deque
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -20,7 +21,8 @@ from ..errors import MemrestoreError
 from ..io import list_images, read_image, to_float_rgb, write_image
 from . import degrade
 
-Render = Callable[[np.ndarray, np.random.Generator, dict], tuple[np.ndarray, Optional[np.ndarray]]]
+# (clean, rng, ranges, depth or None) -> (degraded, mask or None); only dehaze uses a depth map.
+Render = Callable[[np.ndarray, np.random.Generator, dict, Optional[np.ndarray]], tuple[np.ndarray, Optional[np.ndarray]]]
 
 # Presets: parameter ranges per task; the first preset of a task is its default. Calibrated against the
 # real sets in ../shared/data/real by benchmarks/realism.py (RESULTS.md, "Synthetic realism").
@@ -35,23 +37,23 @@ PRESETS: dict[str, dict[str, dict]] = {
 TASKS = tuple(PRESETS)
 
 
-def _rain(clean, rng, ranges):
+def _rain(clean, rng, ranges, depth):
     return degrade.add_rain(clean, rng, ranges=ranges), None
 
 
-def _raindrop(clean, rng, ranges):
+def _raindrop(clean, rng, ranges, depth):
     return degrade.add_raindrops(clean, rng, ranges=ranges)
 
 
-def _shadow(clean, rng, ranges):
+def _shadow(clean, rng, ranges, depth):
     return degrade.add_shadow(clean, rng, degrade.shadow.sample_shadow_params(rng, **ranges))
 
 
-def _blur(clean, rng, ranges):
+def _blur(clean, rng, ranges, depth):
     return degrade.add_motion_blur(clean, rng, ranges=ranges)[0], None
 
 
-def _haze(clean, rng, ranges, depth: Optional[np.ndarray] = None):
+def _haze(clean, rng, ranges, depth):
     ranges = dict(ranges)
     scale = ranges.pop("depth_scale", 1.5)
     return degrade.add_haze(clean, rng, depth=depth, depth_scale=scale, ranges=ranges), None
@@ -73,10 +75,7 @@ def collect_photos(clean_dir: Path, recursive: bool = True) -> list[Path]:
 def render(task: str, clean: np.ndarray, rng: np.random.Generator, preset: Optional[str] = None,
            depth: Optional[np.ndarray] = None) -> tuple[np.ndarray, Optional[np.ndarray]]:
     """One degraded rendering of ``clean`` (and its mask, or None) for a paired ``task``."""
-    ranges = preset_ranges(task, preset)
-    if task == "dehaze":
-        return _haze(clean, rng, ranges, depth)
-    return RENDERERS[task](clean, rng, ranges)
+    return RENDERERS[task](clean, rng, preset_ranges(task, preset), depth)
 
 
 def preset_ranges(task: str, preset: Optional[str]) -> dict:
@@ -87,6 +86,11 @@ def preset_ranges(task: str, preset: Optional[str]) -> dict:
     if name not in presets:
         raise MemrestoreError(f"unknown {task} preset {name!r} (available: {', '.join(presets)})")
     return presets[name]
+
+
+def _photo_stem(photo: Path, clean_dir: Path) -> str:
+    """Output name of a photo: prefixed by its sub-folder when it is not directly in ``clean_dir``."""
+    return photo.stem if photo.parent == clean_dir else f"{photo.parent.name}_{photo.stem}"
 
 
 def _depth_for(depth_dir: Optional[Path], photo: Path, shape: tuple[int, int]) -> Optional[np.ndarray]:
@@ -125,10 +129,10 @@ def synthesize_pairs(clean_dir: str | Path, out: str | Path, task: str = "derain
     for photo in tqdm(photos, desc=f"synth {task}", unit="photo"):
         clean = to_float_rgb(read_image(photo))
         depth = _depth_for(depth_path, photo, clean.shape[:2]) if task == "dehaze" else None
-        prefix = "" if photo.parent == clean_dir else f"{photo.parent.name}_"
+        stem = _photo_stem(photo, clean_dir)
         for k in range(renderings):
-            name = f"{prefix}{photo.stem}" + (f"_{k}" if renderings > 1 else "") + ".png"
-            degraded, mask = render(task, clean, rng, preset, depth)
+            name = stem + (f"_{k}" if renderings > 1 else "") + ".png"
+            degraded, mask = RENDERERS[task](clean, rng, ranges, depth)
             write_image(out / "target" / name, clean)
             write_image(out / "input" / name, degraded)
             if mask is not None:
@@ -154,8 +158,7 @@ def _synthesize_timelapse(photos: list[Path], clean_dir: Path, out: Path, ranges
     shown: list[np.ndarray] = []
     for photo in tqdm(photos, desc="synth timelapse", unit="scene"):
         clean = to_float_rgb(read_image(photo))
-        prefix = "" if photo.parent == clean_dir else f"{photo.parent.name}_"
-        scene = out / f"{prefix}{photo.stem}"
+        scene = out / _photo_stem(photo, clean_dir)
         sequence, _ = degrade.timelapse_sequence(clean, rng, frames, ranges=ranges)
         for t, frame in enumerate(sequence):
             write_image(scene / f"frame_{t:03d}.png", frame)
@@ -172,13 +175,15 @@ def _synthesize_averaged(photos: list[Path], out: Path, window: int, preview: bo
         raise MemrestoreError(f"--average {window}: needs 2 to {len(photos)} consecutive frames")
     count = len(photos) - window + 1
     first: list[np.ndarray] = []
-    for start in tqdm(range(count), desc="synth deblur (frame averaging)", unit="window"):
-        frames = [to_float_rgb(read_image(p)) for p in photos[start : start + window]]
-        for path, frame in zip(photos[start:], frames):
-            if frame.shape != frames[0].shape:
-                raise MemrestoreError(f"{path}: size differs from {photos[start]}; frames to average must match")
-        sharp = photos[start + window // 2]
-        blurred = degrade.average_frames(frames)
+    frames: deque[np.ndarray] = deque(maxlen=window)  # each frame is read once, windows slide
+    for index, path in enumerate(tqdm(photos, desc="synth deblur (frame averaging)", unit="frame")):
+        frames.append(to_float_rgb(read_image(path)))
+        if frames[-1].shape != frames[0].shape:
+            raise MemrestoreError(f"{path}: size differs from {photos[index - len(frames) + 1]}; frames to average must match")
+        if len(frames) < window:
+            continue
+        sharp = photos[index - window + 1 + window // 2]
+        blurred = degrade.average_frames(list(frames))
         write_image(out / "input" / f"{sharp.stem}.png", blurred)
         write_image(out / "target" / f"{sharp.stem}.png", frames[window // 2])
         if not first:
