@@ -41,11 +41,12 @@ def dataset_options(type_name: str, where: str = "data type") -> Callable[..., A
     return LAYOUTS[type_name]
 
 
-def build_dataset(config: "DatasetConfig", seed: int, training: bool, patch_size: int | None = None) -> "Dataset":
+def build_dataset(config: "DatasetConfig", seed: int, training: bool) -> "Dataset":
     """The dataset a config describes: random patches when ``training``, whole images otherwise."""
+    section = "data.train" if training else "data.val"
     if not config.root:
-        raise ConfigError("data root is empty: set data.train.root (the dataset folder)")
-    size = (config.patch_size if patch_size is None else patch_size) if training else 0
+        raise ConfigError(f"data root is empty: set {section}.root (the dataset folder)")
+    size = config.patch_size if training else 0
     if config.type == "timelapse":
         if not training:
             raise ConfigError("data.val: a time-lapse folder cannot be a validation set; validate on paired data")
@@ -53,9 +54,8 @@ def build_dataset(config: "DatasetConfig", seed: int, training: bool, patch_size
 
         options = TimeLapseOptions(**config.options)
         scenes = read_timelapse(config.root, config.strict, options.clean_name, options.min_frames)
-        return TimeLapseDataset(scenes, config.frames, size, config.augment and training, seed,
-                                repeats=64 if training else 1, background=options.background,
-                                percentile=options.percentile)
+        return TimeLapseDataset(scenes, config.frames, size, config.augment, seed, repeats=64,
+                                background=options.background, percentile=options.percentile)
     from .paired import PairedImageDataset
 
     pairs = read_layout(config.type, config.root, config.strict, **config.options)

@@ -88,9 +88,10 @@ def rain(root: str, strict: bool = True, input_dir: str = "rain", target_dir: st
     inputs = existing_dir(Path(root) / input_dir)
     if (inputs / "X2").is_dir() and not list_images(inputs):
         inputs = inputs / "X2"
-    key = strip_key(prefixes=("norain-", "rain-", "norain_", "rain_"), suffixes=("x2",))
+    prefixes, suffixes = ("norain-", "rain-", "norain_", "rain_"), ("x2",)
+    key = strip_key(prefixes, suffixes)
     return match_folders(inputs, Path(root) / target_dir, key, key, strict,
-                         fallback_key=lambda stem: key(stem).split("_", 1)[0])
+                         fallback_key=strip_key(prefixes, suffixes, split="_"))
 
 
 def spa(root: str, strict: bool = True) -> list[Pair]:
@@ -126,7 +127,7 @@ def gopro(root: str, strict: bool = True, split: str = "test", blur_dir: str = "
 def reside(root: str, strict: bool = True) -> list[Pair]:
     base = Path(root)
     return match_folders(base / "hazy", first_dir(base, "GT", "gt", "clear"), stem_key, stem_key, strict,
-                         fallback_key=lambda stem: stem.split("_", 1)[0])
+                         fallback_key=strip_key(split="_"))
 
 
 LayoutReader = Callable[..., list[Pair]]

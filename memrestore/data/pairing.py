@@ -80,10 +80,11 @@ def existing_dir(folder: Path) -> Path:
     return folder
 
 
-def report_skipped(where: Path, skipped: list[str]) -> None:
+def report_skipped(where: Path, skipped: list[str], what: str = "unmatched file(s)") -> None:
+    """One warning listing (the first few of) the problems ``strict: false`` skipped."""
     if skipped:
         shown = "; ".join(skipped[:5]) + (f"; ... {len(skipped) - 5} more" if len(skipped) > 5 else "")
-        log.warning("%s: skipped %d unmatched file(s) (strict: false): %s", where, len(skipped), shown)
+        log.warning("%s: skipped %d %s (strict: false): %s", where, len(skipped), what, shown)
 
 
 def join_files(

@@ -24,7 +24,7 @@ from torch.utils.data import Dataset
 
 from ..errors import MemrestoreError
 from ..io import list_images, read_image, to_float_rgb
-from .pairing import existing_dir
+from .pairing import existing_dir, report_skipped
 from .paired import to_tensor
 from .transforms import paired_dihedral, paired_random_crop
 
@@ -55,8 +55,7 @@ def read_timelapse(root: str, strict: bool = True, clean_name: str = "clean", mi
             skipped.append(problem)
             continue
         scenes.append(Scene(folder.name, frames, clean))
-    for problem in skipped:
-        log.warning("skipped (strict: false): %s", problem)
+    report_skipped(base, skipped, "scene folder(s)")
     if not scenes:
         raise MemrestoreError(f"{base}: no scene folders with frames found (expected ROOT/<scene>/*.png)")
     with_clean = sum(s.clean is not None for s in scenes)
