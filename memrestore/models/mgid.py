@@ -41,7 +41,7 @@ class ItemMemory(nn.Module):
         super().__init__()
         if init not in ("random", "queries"):
             raise ValueError(f"memory init must be random or queries, got {init!r}")
-        self.seed, self.init = seed, init
+        self.seed = seed
         generator = torch.Generator().manual_seed(seed)
         self.register_buffer("items", F.normalize(torch.randn(items, dim, generator=generator), dim=1))
         self.register_buffer("initialised", torch.tensor(init == "random"))
@@ -83,8 +83,8 @@ class MGIDNet(UNet):
 
     def __init__(
         self, width: int = 24, depths: list[int] | None = None, middle: int = 2, in_channels: int = 3,
-        memory_items: int = 10, memory_seed: int = 0, memory_init: str = "random", compactness: float = 0.1, separateness: float = 0.1,
-        bsw: float = 0.0, bsw_warmup: int = 50, bsw_fraction: float = 1 / 3,
+        memory_items: int = 10, memory_seed: int = 0, memory_init: str = "random", compactness: float = 0.1,
+        separateness: float = 0.1, bsw: float = 0.0, bsw_warmup: int = 50, bsw_fraction: float = 1 / 3,
     ) -> None:
         super().__init__(width, depths, middle, in_channels)
         channels = width * 2 ** len(self.encoders)
