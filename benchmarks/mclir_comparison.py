@@ -16,7 +16,8 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from rain12 import ROOT, input_baseline, plot_runs, run_grid, summary_lines
+from rain12 import input_baseline, plot_runs, run_grid, summary_lines
+from report import ROOT
 
 from memrestore.io.atomic import atomic_write_text
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rain12 import ROOT, SHARED, input_baseline, plot_runs, run_grid, summary_lines
+from rain12 import input_baseline, plot_runs, run_grid, summary_lines
+from report import ROOT, SHARED
 
 from memrestore.data.synth import synthesize_pairs
 from memrestore.io.atomic import atomic_write_text

@@ -17,6 +17,8 @@ from typing import Callable
 
 import numpy as np
 
+from report import SHARED
+
 from memrestore.config import load_config
 from memrestore.data.synth import synthesize_pairs
 from memrestore.data.paired import PairedImageDataset
@@ -25,8 +27,6 @@ from memrestore.engine.trainer import Trainer
 from memrestore.io.atomic import atomic_path, atomic_write_text
 from memrestore.metrics.folders import evaluate_folders, mean_row
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
 RAIN12 = SHARED / "real" / "derain-Rain12"
 
 

@@ -16,13 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from report import write_report
+from report import SHARED, write_report
 
 from memrestore.data.synth import synthesize_pairs
 from memrestore.metrics.folders import evaluate_folders
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
 COMMAND = ".venv/bin/python benchmarks/realism.py"
 TASKS = {  # task -> (synth preset, real set)
     "derain": ("light", "derain-Rain12"),

@@ -7,6 +7,9 @@ from pathlib import Path
 
 from memrestore.io.atomic import atomic_write_text
 
+ROOT = Path(__file__).resolve().parents[1]  # the repository
+SHARED = ROOT.parent / "shared" / "data"  # real data kept outside it (../shared/data)
+
 
 def write_report(out: str | Path, stem: str, data: dict, lines: list[str]) -> None:
     """``out/stem.json`` (``data``) and ``out/stem.md`` (``lines``), each replaced atomically."""

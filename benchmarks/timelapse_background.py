@@ -18,15 +18,13 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from report import write_report
+from report import SHARED, write_report
 
 from memrestore.data.synth import synthesize_pairs
 from memrestore.data.timelapse import estimate_background, read_timelapse
 from memrestore.io import read_image, to_float_rgb
 from memrestore.metrics import psnr
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
 COMMAND = ".venv/bin/python benchmarks/timelapse_background.py"
 ESTIMATES = {
     "one rainy frame": lambda frames: frames[0],
