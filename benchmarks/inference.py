@@ -36,7 +36,7 @@ CHILD = r"""
 import json, resource, sys, time, torch
 from memrestore.models import build_model
 from memrestore.inference import InferenceOptions, restore
-from memrestore.inference.memory import parse_bytes
+from memrestore.inference.budget import parse_bytes
 spec = json.loads(sys.argv[1])
 torch.manual_seed(0)
 model = build_model(**spec["model"]).eval()
@@ -51,7 +51,7 @@ for _ in range(spec["repeats"]):
     start = time.perf_counter(); restore(model, x, options); best = min(best, time.perf_counter() - start)
 tile = None
 if options.max_memory:
-    from memrestore.inference.memory import tile_for_budget
+    from memrestore.inference.budget import tile_for_budget
     tile = tile_for_budget(model, height, width, options.max_memory, model.size_multiple, options.overlap)
 print(json.dumps({"seconds": best, "mp_per_s": height * width / 1e6 / best, "tile": tile,
                   "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, "size": f"{width}x{height}"}))

@@ -18,7 +18,7 @@ from torch import nn
 from .checkpoint import load_weights, read_checkpoint
 from .config import Config
 from .device import resolve_device
-from .errors import CheckpointError
+from .errors import CheckpointError, NonFiniteOutputError
 from .inference import InferenceOptions, restore
 from .io.images import from_float
 from .models import build_model as _build
@@ -46,9 +46,13 @@ class Restorer:
         self.options = options or InferenceOptions()
 
     def restore_tensor(self, x: torch.Tensor) -> torch.Tensor:
-        """NCHW (or CHW) float tensor in [0, 1] -> restored tensor of the same shape."""
+        """NCHW (or CHW) float tensor in [0, 1] -> restored tensor of the same shape. A model that
+        produces NaN or infinite values raises ``NonFiniteOutputError`` instead of returning them."""
         batched = x.dim() == 4
         out = restore(self.model, x if batched else x[None], self.options)
+        if not bool(torch.isfinite(out).all()):
+            raise NonFiniteOutputError("the model produced NaN or infinite values (a diverged checkpoint?); "
+                                       "nothing was written")
         return out if batched else out[0]
 
     def restore_array(self, rgb01: np.ndarray) -> np.ndarray:
@@ -106,5 +110,6 @@ def load(name_or_path: str | Path, device: str | torch.device = "auto", **option
 
     Keyword options are ``InferenceOptions`` fields: ``tile``, ``overlap``, ``max_memory``, ``tta``, ``bf16``.
     """
+    inference, target = InferenceOptions(**options), resolve_device(device)  # checked before reading
     model, config, metadata = load_model(name_or_path)
-    return Restorer(model, config, resolve_device(device), metadata, InferenceOptions(**options))
+    return Restorer(model, config, target, metadata, inference)

@@ -76,7 +76,10 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
         config = config_from_json(header["config"])
     except MemrestoreError as exc:
         raise CheckpointError(f"{path}: {exc}") from exc
-    metadata = json.loads(header.get("metadata", "{}"))
+    try:
+        metadata = json.loads(header.get("metadata", "{}"))
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{path}: recorded metadata is not valid JSON ({exc.msg})") from None
     return Checkpoint(state_dict=state, config=config, metadata=metadata)
 
 

@@ -2,8 +2,11 @@
 
 Every knob has a default, so a config file only states what differs. Unknown or mistyped keys are
 errors that name the key (with a "did you mean" hint), wrong types are errors that name the expected
-type. Component options (``model:`` and each ``losses:`` entry) are checked against the registered
-component's constructor signature, so a model's or loss's own arguments need no second declaration.
+type, enumerated fields are ``Literal`` types, and numeric bounds live beside each field
+(``bounds(...)`` metadata), so every value is checked here, once, before any work starts. Component
+options (``model:`` and each ``losses:`` entry) are checked against the registered component's
+constructor signature, so a model's or loss's own arguments need no second declaration. YAML is read
+with YAML 1.2 floats (``1e-3``, ``1.0e30``), the way learning rates are usually written.
 """
 
 from __future__ import annotations
@@ -12,15 +15,40 @@ import dataclasses
 import difflib
 import inspect
 import json
+import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Literal, Optional, Union
 
 import yaml
 
 from .errors import ConfigError
+
+
+class YamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2 floats: PyYAML follows YAML 1.1, which reads ``1e-3`` and
+    ``1.0e30`` as strings."""
+
+
+YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$"),
+    list("-+0123456789."),
+)  # integers still resolve first (the int resolver precedes this one)
+
+
+def load_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=YamlLoader)
+
+
+def bounds(default: Any, low: float | None = None, high: float | None = None) -> Any:
+    """A dataclass field with inclusive numeric bounds (for a list: on every item)."""
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"low": low, "high": high})
+    return field(default=default, metadata={"low": low, "high": high})
 
 
 @dataclass
@@ -31,15 +59,15 @@ class SPNConfig:
     weight 0.001 on three feature layers weighted 0.2/0.3/0.5."""
 
     enabled: bool = False
-    form: str = "subtractive"
-    weight: float = 0.001
-    intervals: list[int] = field(default_factory=lambda: [100, 200, 500, 1000])
-    decay: float = 0.1
-    start: float = 0.1
+    form: Literal["subtractive", "ratio"] = "subtractive"
+    weight: float = bounds(0.001, 0.0)
+    intervals: list[int] = bounds([100, 200, 500, 1000], 1)
+    decay: float = bounds(0.1, 0.0, 1.0)
+    start: float = bounds(0.1, 0.0, 1.0)
     features: str = "random"
     feature_weights: Optional[str] = None
-    layer_weights: list[float] = field(default_factory=lambda: [0.2, 0.3, 0.5])
-    eps: float = 0.01
+    layer_weights: list[float] = bounds([0.2, 0.3, 0.5], 0.0)
+    eps: float = bounds(0.01, 0.0)
 
 
 @dataclass
@@ -59,7 +87,7 @@ class LossConfig:
 
     name: str = "charbonnier"
     weight: float = 1.0
-    stages: str = "all"
+    stages: Literal["all", "final"] = "all"
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -76,14 +104,14 @@ class DatasetConfig:
     type: str = "paired"
     root: str = ""
     strict: bool = True
-    patch_size: int = 64
-    patch_schedule: list[list[int]] = field(default_factory=list)
-    batch_size: int = 8
-    num_workers: int = 0
+    patch_size: int = bounds(64, 1)
+    patch_schedule: list[list[int]] = bounds([], 0)
+    batch_size: int = bounds(8, 1)
+    num_workers: int = bounds(0, 0)
     augment: bool = True
     cache: bool = True
-    frames: int = 4
-    mask_focus: float = 0.0
+    frames: int = bounds(4, 1)
+    mask_focus: float = bounds(0.0, 0.0, 1.0)
     options: dict[str, Any] = field(default_factory=dict)
 
     def patch_size_at(self, step: int) -> int:
@@ -103,10 +131,10 @@ class DataConfig:
 
 @dataclass
 class OptimizerConfig:
-    name: str = "adam"
-    lr: float = 2e-4
-    weight_decay: float = 0.0
-    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    name: Literal["adam", "adamw"] = "adam"
+    lr: float = bounds(2e-4, 0.0)
+    weight_decay: float = bounds(0.0, 0.0)
+    betas: list[float] = bounds([0.9, 0.999], 0.0, 1.0)
 
 
 @dataclass
@@ -114,32 +142,35 @@ class SchedulerConfig:
     """Learning-rate schedule after a linear warm-up: ``constant``, ``cosine`` (to ``min_lr``) or
     ``multistep`` (times ``gamma`` at each of ``milestones``)."""
 
-    name: str = "cosine"
-    warmup_iters: int = 0
-    min_lr: float = 1e-6
-    milestones: list[int] = field(default_factory=list)
-    gamma: float = 0.5
+    name: Literal["constant", "cosine", "multistep"] = "cosine"
+    warmup_iters: int = bounds(0, 0)
+    min_lr: float = bounds(1e-6, 0.0)
+    milestones: list[int] = bounds([], 0)
+    gamma: float = bounds(0.5, 0.0)
 
 
 @dataclass
 class TrainConfig:
     """The optimisation loop. ``iterations`` counts optimizer steps; each step accumulates
     ``accumulate`` batches. ``amp``: none | bf16 (CPU or CUDA) | fp16 (CUDA, with loss scaling).
-    ``ema`` is the decay of an exponential moving average of the weights (0 disables it)."""
+    ``ema`` is the decay of an exponential moving average of the weights (0 disables it).
+    ``skip_nonfinite`` skips steps whose loss is NaN/inf instead of stopping; if more than
+    ``max_skipped`` of the run's steps were skipped, the run ends with an error (its files are kept)."""
 
-    iterations: int = 1000
-    accumulate: int = 1
-    grad_clip: float = 0.0
-    amp: str = "none"
+    iterations: int = bounds(1000, 1)
+    accumulate: int = bounds(1, 1)
+    grad_clip: float = bounds(0.0, 0.0)
+    amp: Literal["none", "bf16", "fp16"] = "none"
     channels_last: bool = False
     compile: bool = False
     deterministic: bool = False
-    ema: float = 0.0
+    ema: float = bounds(0.0, 0.0, 1.0)
     skip_nonfinite: bool = False
-    log_every: int = 20
-    val_every: int = 0
-    checkpoint_every: int = 200
-    samples: int = 2
+    max_skipped: float = bounds(0.1, 0.0, 1.0)
+    log_every: int = bounds(20, 1)
+    val_every: int = bounds(0, 0)
+    checkpoint_every: int = bounds(200, 0)
+    samples: int = bounds(2, 0)
     tensorboard: bool = False
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
@@ -151,7 +182,7 @@ class EvalConfig:
     """Metric convention (see ``memrestore.metrics.CONVENTIONS``) and border crop."""
 
     convention: str = "rgb"
-    crop_border: int = 0
+    crop_border: int = bounds(0, 0)
 
 
 @dataclass
@@ -218,6 +249,10 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
             except ConfigError as exc:
                 errors.append(str(exc))
         raise ConfigError(errors[0] if errors else f"{where}: invalid value {value!r}")
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(str, args))}")
+        return value
     if dataclasses.is_dataclass(annotation):
         return from_dict(annotation, value, where)
     if origin in (list, tuple):
@@ -234,7 +269,7 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
             raise ConfigError(f"{where}: expected true/false, got {value!r}")
         return value
     if annotation is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
             raise ConfigError(f"{where}: expected a number, got {value!r}")
         return float(value)
     if annotation is int:
@@ -254,19 +289,36 @@ def from_dict(cls: type, data: Any, where: str = "config") -> Any:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping, got {data!r}")
+    hints = _field_types(cls)
     if cls in _COMPONENT_SECTIONS:
         fixed = {k: data[k] for k in _COMPONENT_SECTIONS[cls] if k in data}
-        options = {k: v for k, v in data.items() if k not in fixed}
-        obj = cls(**{k: _coerce(v, _field_types(cls)[k], f"{where}.{k}") for k, v in fixed.items()})
-        obj.options = options
+        obj = cls(**{k: _field_value(cls, k, v, hints[k], f"{where}.{k}") for k, v in fixed.items()})
+        obj.options = {k: v for k, v in data.items() if k not in fixed}
         return obj
-    hints = _field_types(cls)
     kwargs = {}
     for key, value in data.items():
         if key not in hints:
             raise _unknown_key(key, list(hints), where)
-        kwargs[key] = _coerce(value, hints[key], f"{where}.{key}")
+        kwargs[key] = _field_value(cls, key, value, hints[key], f"{where}.{key}")
     return cls(**kwargs)
+
+
+def _field_value(cls: type, name: str, value: Any, annotation: Any, where: str) -> Any:
+    """``value`` coerced to the field's type and checked against its ``bounds``."""
+    value = _coerce(value, annotation, where)
+    meta = {f.name: f.metadata for f in dataclasses.fields(cls)}[name]
+    low, high = meta.get("low"), meta.get("high")
+    for item in _numbers(value):
+        if (low is not None and item < low) or (high is not None and item > high):
+            allowed = f">= {low}" if high is None else f"between {low} and {high}"
+            raise ConfigError(f"{where}: {value!r} is out of range (must be {allowed})")
+    return value
+
+
+def _numbers(value: Any) -> list[float]:
+    if isinstance(value, (list, tuple)):
+        return [n for item in value for n in _numbers(item)]
+    return [value] if isinstance(value, (int, float)) and not isinstance(value, bool) else []
 
 
 def _field_types(cls: type) -> dict[str, Any]:
@@ -301,7 +353,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
         if not sep or not key:
             raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. train.iterations=500")
         try:
-            value = yaml.safe_load(raw)
+            value = load_yaml(raw)
         except yaml.YAMLError:
             value = raw
         node = data
@@ -327,7 +379,9 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         if not path.is_file():
             raise ConfigError(f"{path}: config file not found")
         try:
-            data = yaml.safe_load(path.read_text()) or {}
+            data = load_yaml(path.read_text(encoding="utf-8")) or {}
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read config ({getattr(exc, 'strerror', None) or exc.__class__.__name__})") from None
         except yaml.YAMLError as exc:
             line = getattr(getattr(exc, "problem_mark", None), "line", None)
             at = f" (line {line + 1})" if line is not None else ""
@@ -356,8 +410,6 @@ def validate_components(config: Config, where: str = "config") -> None:
                     raise ConfigError(f"{where}: data.{key}.patch_schedule entries are [step, size], got {entry}")
     for i, loss in enumerate(config.train.losses):
         loss.options = check_options(LOSSES.get(loss.name), loss.options, f"{where}: train.losses[{i}]")
-        if loss.stages not in ("all", "final"):
-            raise ConfigError(f"{where}: train.losses[{i}].stages {loss.stages!r} is not one of all, final")
     from .metrics import CONVENTIONS
 
     if config.eval.convention not in CONVENTIONS:
@@ -368,6 +420,10 @@ def validate_components(config: Config, where: str = "config") -> None:
 
 def config_from_json(text: str) -> Config:
     """Rebuild a validated Config from the JSON stored beside a checkpoint."""
-    config = from_dict(Config, json.loads(text), "checkpoint config")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"checkpoint config is not valid JSON ({exc.msg} at character {exc.pos})") from None
+    config = from_dict(Config, data, "checkpoint config")
     validate_components(config, "checkpoint config")
     return config

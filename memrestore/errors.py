@@ -24,3 +24,16 @@ class CheckpointError(MemrestoreError):
 
 class Interrupted(MemrestoreError):
     """A run was stopped by Ctrl-C after saving what it had (exit status 130)."""
+
+
+class OutputWriteError(MemrestoreError):
+    """An output file cannot be written (disk full, read-only folder, a folder in the way, or it
+    appeared meanwhile and is not replaced)."""
+
+
+class NonFiniteOutputError(MemrestoreError):
+    """A model produced NaN or infinite values; nothing is written from them."""
+
+
+class OutputExistsError(OutputWriteError):
+    """An output file exists (possibly created by another process after the check) and is kept."""

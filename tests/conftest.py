@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -50,3 +52,8 @@ def interrupt_at(monkeypatch: pytest.MonkeyPatch, step: int) -> None:
         original(self, *args)
 
     monkeypatch.setattr(Trainer, "_train_step", train_step)
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """The ``memrestore`` command in a fresh interpreter, as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "memrestore.cli.main", *args], capture_output=True, text=True, cwd=cwd)

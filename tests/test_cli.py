@@ -15,9 +15,7 @@ import yaml
 from memrestore.cli.main import main
 from memrestore.io import read_image, write_image
 
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "memrestore.cli.main", *args], capture_output=True, text=True)
+from .conftest import run_cli
 
 
 @pytest.mark.parametrize("command", [[], ["train"], ["restore"], ["eval"], ["demo"]])

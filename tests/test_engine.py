@@ -186,11 +186,15 @@ def test_nonfinite_loss_stops_or_skips(tmp_path, paired_root, monkeypatch):
     monkeypatch.setattr(CharbonnierLoss, "forward", lambda self, p, t, d=None: (p - t).abs().mean() * float("nan"))
     with pytest.raises(MemrestoreError, match="non-finite loss at step 1 \\(term 'charbonnier'\\)"):
         Trainer(tiny(tmp_path, paired_root, "stop"), progress=False).fit()
-    trainer = Trainer(tiny(tmp_path, paired_root, "skip", **{"train.skip_nonfinite": True, "train.iterations": 3}), progress=False)
+    trainer = Trainer(tiny(tmp_path, paired_root, "skip", **{"train.skip_nonfinite": True, "train.iterations": 3,
+                                                             "train.max_skipped": 1.0}), progress=False)
     before = [p.clone() for p in trainer.model.parameters()]
     trainer.fit()
     assert all(torch.equal(a, b) for a, b in zip(before, trainer.model.parameters()))
     assert sum('"skipped"' in l for l in open(trainer.run_dir / "log.jsonl")) == 3
+    assert trainer.summary["skipped_steps"] == 3  # said in the summary, not only in the log
+    with pytest.raises(MemrestoreError, match="2 steps skipped for a non-finite loss by step 2, more than train.max_skipped=0.1 of 12"):
+        Trainer(tiny(tmp_path, paired_root, "skip-limit", **{"train.skip_nonfinite": True}), progress=False).fit()
 
 
 def test_validation_samples_tensorboard_and_plot(tmp_path, paired_root):

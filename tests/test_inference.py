@@ -17,11 +17,13 @@ from memrestore.config import load_config
 from memrestore.errors import MemrestoreError
 from memrestore.export import export
 from memrestore.inference import InferenceOptions, restore, run_model
-from memrestore.inference.memory import activation_bytes_per_pixel, parse_bytes, tile_for_budget
+from memrestore.inference.budget import activation_bytes_per_pixel, parse_bytes, tile_for_budget
 from memrestore.inference.tiling import ramp_weights, receptive_field_radius, tile_starts
 from memrestore.io import read_image
 from memrestore.models import build_model
 from memrestore.models.complexity import count_macs, count_parameters
+
+from .conftest import run_cli
 
 
 def trained_like(model: torch.nn.Module) -> torch.nn.Module:
@@ -119,10 +121,6 @@ def checkpoint(tmp_path):
     return save_checkpoint(tmp_path / "ckpt", model, config, step=7)
 
 
-def run_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "memrestore.cli.main", *args], capture_output=True, text=True, cwd=cwd)
-
-
 def test_info_and_export_commands(tmp_path, checkpoint):
     result = run_cli("info", str(checkpoint))
     assert result.returncode == 0, result.stderr
@@ -154,7 +152,7 @@ def test_restore_keeps_metadata_and_skips_existing(tmp_path, checkpoint, rng):
     again = run_cli("restore", str(src), "-o", str(out), "--checkpoint", str(checkpoint))
     assert again.returncode == 1 and "exists (use --overwrite" in again.stderr
     skipped = run_cli("restore", str(src), "-o", str(out), "--checkpoint", str(checkpoint), "--skip-existing")
-    assert skipped.returncode == 0 and "2 already done, skipped" in skipped.stdout
+    assert skipped.returncode == 0 and "2 already done (skipped)" in skipped.stdout
     inplace = run_cli("restore", str(src / "b.png"), "-o", str(src), "--checkpoint", str(checkpoint), "--overwrite")
     assert inplace.returncode == 1 and "would overwrite the input" in inplace.stderr
     assert np.array_equal(read_image(src / "b.png").pixels, rgba16[..., :3])

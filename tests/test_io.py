@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from memrestore.errors import ImageReadError
+from memrestore.errors import ImageReadError, OutputWriteError
 from memrestore.io import ImageData, read_image, to_float_rgb, with_pixels, write_image
 
 
@@ -96,6 +96,6 @@ def test_atomic_write_leaves_no_temporary_files(tmp_path):
     write_image(tmp_path / "a.png", np.zeros((8, 8, 3), np.uint8))
     write_image(tmp_path / "a.png", np.ones((8, 8, 3), np.uint8))
     assert [p.name for p in tmp_path.iterdir()] == ["a.png"]
-    with pytest.raises(ValueError, match="16-bit"):
+    with pytest.raises(OutputWriteError, match="16-bit"):
         write_image(tmp_path / "b.jpg", ImageData(np.zeros((8, 8, 3), np.uint16)))
     assert [p.name for p in tmp_path.iterdir()] == ["a.png"]

@@ -23,8 +23,9 @@ def run_train(args: argparse.Namespace) -> int:
     config = load_config(config_path, args.overrides)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("memrestore").setLevel(logging.INFO)  # datasets report what they found
-    if args.resume:  # the run stays where it is, whatever its config says
-        config.output_dir, config.name = str(Path(args.resume).parent), Path(args.resume).name
+    resume_dir = Path(args.resume) if args.resume else None
+    if resume_dir and config.run_dir.resolve() != resume_dir.resolve():  # the run folder was moved
+        config.output_dir, config.name = str(resume_dir.resolve().parent), resume_dir.name
     try:
         if args.init and args.resume:
             raise MemrestoreError("--init starts a new run from weights; it cannot be combined with --resume")
@@ -66,24 +67,35 @@ def collect_inputs(inputs: list[str]) -> list[Path]:
     return paths
 
 
+def _per_file(exc: MemrestoreError, *paths: Path) -> str:
+    """A per-image failure as one line that names the image (or its output)."""
+    message = str(exc)
+    return message if any(str(p) in message for p in paths) else f"{paths[0]}: {message}"
+
+
 def run_restore(args: argparse.Namespace) -> int:
+    """Restore every input into ``-o``. A failure with one image (unreadable, too large, a model
+    output that is not finite, a write that fails) is reported in one line and the batch goes on;
+    outputs are created exclusively, so a file that another run wrote meanwhile is never replaced
+    (unless ``--overwrite``). Exit status 1 if any image failed."""
     from tqdm import tqdm
 
     from ..api import load
-    from ..inference.memory import parse_bytes
-    from ..io import read_image, to_float_rgb, with_pixels, write_image
+    from ..errors import OutputExistsError
+    from ..io import ensure_dir, read_image, to_float_rgb, with_pixels, write_image
+    from ..io.atomic import check_output_folder
+    from ..io.images import DEFAULT_MAX_PIXELS
 
     paths = collect_inputs(args.inputs)
     names = [p.name for p in paths]
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate:
         raise MemrestoreError(f"{duplicate}: several inputs share this name and would write the same output")
-    restorer = load(
-        args.checkpoint, device=args.device, tile=args.tile, overlap=args.overlap, tta=args.tta, bf16=args.bf16,
-        max_memory=parse_bytes(args.max_memory) if args.max_memory else None,
-    )
-    out_dir = Path(args.output)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = check_output_folder(args.output)
+    restorer = load(args.checkpoint, device=args.device, tile=args.tile, overlap=args.overlap, tta=args.tta,
+                    bf16=args.bf16, max_memory=args.max_memory)
+    ensure_dir(out_dir)
+    max_pixels = args.max_megapixels or DEFAULT_MAX_PIXELS
     failures, skipped = [], 0
     for path in tqdm(paths, desc="restore", unit="img"):
         target = out_dir / path.name
@@ -95,26 +107,28 @@ def run_restore(args: argparse.Namespace) -> int:
                 continue
             if target.exists() and not args.overwrite:
                 raise MemrestoreError(f"{target}: exists (use --overwrite to replace it or --skip-existing)")
-            image = read_image(path)
+            image = read_image(path, max_pixels)
             restored = restorer.restore_array(to_float_rgb(image))
-            write_image(target, with_pixels(image, restored))
+            write_image(target, with_pixels(image, restored), exclusive=not args.overwrite)
         except MemrestoreError as exc:
-            failures.append(str(exc))
-            tqdm.write(f"memrestore: error: {exc}", file=sys.stderr)
+            if isinstance(exc, OutputExistsError) and args.skip_existing:  # another run restored it meanwhile
+                skipped += 1
+                continue
+            failures.append(_per_file(exc, path, target))
+            tqdm.write(f"memrestore: error: {failures[-1]}", file=sys.stderr)
     done = len(paths) - len(failures) - skipped
-    print(f"restored {done} of {len(paths)} images into {out_dir}" + (f" ({skipped} already done, skipped)" if skipped else ""))
-    if failures:
-        print(f"{len(failures)} failed:\n  " + "\n  ".join(failures), file=sys.stderr)
-        return 1
-    return 0
+    print(f"restored {done} of {len(paths)} images into {out_dir}, {len(failures)} failed"
+          + (f", {skipped} already done (skipped)" if skipped else ""))
+    return 1 if failures else 0
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    from ..io.atomic import check_output_file
     from ..metrics.folders import evaluate_folders, mean_row, write_csv
     from .table import format_table
 
+    csv_path = check_output_file(args.csv if args.csv else Path(args.pred) / f"metrics_{args.convention}.csv")
     rows = evaluate_folders(args.pred, args.target, args.convention, args.crop_border)
-    csv_path = Path(args.csv) if args.csv else Path(args.pred) / f"metrics_{args.convention}.csv"
     write_csv(csv_path, rows, args.convention)
     table = [[r["name"], r["psnr"], r["ssim"]] for r in [*rows, mean_row(rows)]]
     print(f"convention: {args.convention} (crop_border={args.crop_border})")
@@ -125,7 +139,9 @@ def run_eval(args: argparse.Namespace) -> int:
 
 def run_synth(args: argparse.Namespace) -> int:
     from ..data.synth import synthesize_pairs
+    from ..io.atomic import check_output_folder
 
+    check_output_folder(args.output)
     count = synthesize_pairs(args.clean, args.output, args.task, args.preset, args.renderings, args.seed, args.preview,
                              depth_dir=args.depth, frames=args.frames, average=args.average)
     what = "frames in scene folders" if args.task == "timelapse" else "pairs (input/, target/)"
@@ -136,11 +152,12 @@ def run_synth(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from ..api import load_model
     from ..export import export
+    from ..io.atomic import check_output_file
 
-    model, _, _ = load_model(args.checkpoint)
     source = Path(args.checkpoint)
     stem = source / "model" if source.is_dir() else source.with_suffix("")
-    output = Path(args.output) if args.output else stem.with_suffix(".onnx" if args.format == "onnx" else ".pt")
+    output = check_output_file(args.output if args.output else stem.with_suffix(".onnx" if args.format == "onnx" else ".pt"))
+    model, _, _ = load_model(args.checkpoint)
     worst = export(model, output, args.format)
     print(f"wrote {output} ({args.format}, dynamic height/width); max |diff| vs PyTorch on random images: {worst:.2e}")
     return 0

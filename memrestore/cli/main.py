@@ -1,8 +1,9 @@
 """``memrestore`` console entry point: argument parsing and one-line error reporting.
 
 Sub-commands import their heavy dependencies only when run, so ``memrestore --help`` is instant.
-Expected mistakes (``MemrestoreError``: a bad path, config or image) print one line naming the
-problem and exit with status 2; anything else is a bug and keeps its traceback.
+Expected mistakes (``MemrestoreError``: a bad path, config or image; a malformed or out-of-range
+option) print one line naming the problem and exit with status 2; anything else is a bug and keeps
+its traceback. Option values are checked here, by their argparse types, before any work starts.
 """
 
 from __future__ import annotations
@@ -11,6 +12,49 @@ import argparse
 import sys
 
 from ..errors import Interrupted, MemrestoreError
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a bad command line in one line (no usage block) and exits with 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _integer(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def _megapixels(text: str) -> int:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of megapixels, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return int(value * 1e6)
+
+
+def _memory_size(text: str) -> int:
+    from ..inference.budget import parse_bytes
+
+    try:
+        return parse_bytes(text)
+    except MemrestoreError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+NON_NEGATIVE, POSITIVE = _integer(0), _integer(1)
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
@@ -46,7 +90,10 @@ def _add_restore(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--skip-existing", action="store_true", help="skip inputs whose output already exists")
     p.add_argument("--tile", type=int, default=0, metavar="PX", help="restore in tiles of PX x PX (0: whole image)")
     p.add_argument("--overlap", type=int, default=64, metavar="PX", help="overlap between tiles (default 64)")
-    p.add_argument("--max-memory", metavar="SIZE", help="memory budget, e.g. 2GB: picks the tile size automatically")
+    p.add_argument("--max-memory", type=_memory_size, metavar="SIZE",
+                   help="memory budget, e.g. 2GB: picks the tile size automatically")
+    p.add_argument("--max-megapixels", type=_megapixels, default=None, metavar="MP",
+                   help="refuse larger images, checked before decoding (default 256)")
     p.add_argument("--tta", action="store_true", help="average the 8 flips/rotations (8x slower, often +0.1-0.3 dB)")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (faster on recent CPUs/GPUs)")
 
@@ -63,7 +110,7 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pred", required=True, metavar="DIR", help="restored images")
     p.add_argument("--target", required=True, metavar="DIR", help="reference (clean) images")
     p.add_argument("--convention", default="rgb", choices=list(CONVENTIONS), help="metric convention (default rgb)")
-    p.add_argument("--crop-border", type=int, default=0, metavar="N", help="pixels removed from each side")
+    p.add_argument("--crop-border", type=NON_NEGATIVE, default=0, metavar="N", help="pixels removed from each side")
     p.add_argument("--csv", metavar="PATH", help="per-image CSV (default: <pred>/metrics_<convention>.csv)")
 
 
@@ -126,12 +173,12 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--clean", required=True, metavar="DIR", help="folder of clean photos")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder")
     p.add_argument("--preset", default=None, help="parameter ranges (default: the task's first preset)")
-    p.add_argument("--renderings", type=int, default=1, help="degraded versions per photo (paired tasks)")
-    p.add_argument("--frames", type=int, default=12, help="frames per scene (timelapse)")
+    p.add_argument("--renderings", type=POSITIVE, default=1, help="degraded versions per photo (paired tasks)")
+    p.add_argument("--frames", type=POSITIVE, default=12, help="frames per scene (timelapse)")
     p.add_argument("--depth", metavar="DIR", help="dehaze: depth maps STEM.npy or 16-bit STEM.png (else pseudo-depth)")
-    p.add_argument("--average", type=int, default=0, metavar="K",
+    p.add_argument("--average", type=NON_NEGATIVE, default=0, metavar="K",
                    help="deblur: photos are consecutive video frames; average windows of K (GoPro) instead of kernels")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=NON_NEGATIVE, default=0)
     p.add_argument("--preview", action="store_true", help="also write OUT/preview.png (contact sheet)")
 
 
@@ -152,7 +199,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="memrestore",
         description="Memory-augmented image restoration: train, restore, evaluate.",
     )
@@ -164,10 +211,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    from . import commands
-
+    # A file name that is not valid UTF-8 is printed as its own bytes (as ls does), not a traceback.
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="surrogateescape")
     try:
+        args = build_parser().parse_args(argv)
+        from . import commands
+
         return getattr(commands, f"run_{args.command}")(args)
     except Interrupted as exc:
         print(f"memrestore: {exc}", file=sys.stderr)

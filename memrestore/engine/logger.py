@@ -8,16 +8,33 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, OutputWriteError
+from ..io.atomic import atomic_write_text, describe_os_error
 
 
-def truncate_log(path: Path, last_step: int) -> None:
-    """Drop records written after ``last_step`` (work lost by a kill is redone on resume)."""
+def _record(line: str) -> dict[str, Any] | None:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError:
+        return None  # a line torn by a kill in mid-append
+    return record if isinstance(record, dict) else None
+
+
+def truncate_log(path: Path, last_step: int, validated: bool = True) -> None:
+    """Keep only the records of the state being resumed: those up to ``last_step`` (its validation
+    row only if that validation completed, ``validated``), without the run summary (it is written
+    again when the resumed run ends) and without a line torn by a kill."""
     if not path.is_file():
         return
-    kept = [line for line in path.read_text().splitlines()
-            if line.strip() and json.loads(line).get("step", 0) <= last_step]
-    path.write_text("".join(line + "\n" for line in kept))
+    kept = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        record = _record(line)
+        if record is None or "summary" in record:
+            continue
+        step = record.get("step", 0)
+        if step < last_step or (step == last_step and (validated or "val_psnr" not in record)):
+            kept.append(line)
+    atomic_write_text(path, "".join(line + "\n" for line in kept))
 
 
 class RunLogger:
@@ -37,8 +54,11 @@ class RunLogger:
     def scalars(self, record: dict[str, Any]) -> None:
         if not self.enabled:
             return
-        with open(self.path, "a") as handle:
-            handle.write(json.dumps(record) + "\n")
+        try:
+            with open(self.path, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record) + "\n")
+        except OSError as exc:
+            raise OutputWriteError(f"{self.path}: cannot write ({describe_os_error(exc)})") from None
         if self.writer is not None and "step" in record:
             for key, value in record.items():
                 if key != "step" and isinstance(value, (int, float)):

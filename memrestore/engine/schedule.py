@@ -6,14 +6,11 @@ import math
 from typing import Callable
 
 from ..config import SchedulerConfig
-from ..errors import ConfigError
 
 
 def lr_multiplier(config: SchedulerConfig, base_lr: float, total_iters: int) -> Callable[[int], float]:
     """Linear warm-up over ``warmup_iters``, then ``constant``, ``cosine`` (to ``min_lr``) or
     ``multistep`` decay."""
-    if config.name not in ("constant", "cosine", "multistep"):
-        raise ConfigError(f"train.scheduler.name {config.name!r} is not one of constant, cosine, multistep")
     warmup = max(0, config.warmup_iters)
     floor = min(1.0, config.min_lr / base_lr) if base_lr > 0 else 0.0
 

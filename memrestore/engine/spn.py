@@ -35,10 +35,8 @@ class SelfPriorNegatives(nn.Module):
 
     def __init__(self, model: nn.Module, config: SPNConfig, total_iterations: int) -> None:
         super().__init__()
-        if config.form not in ("subtractive", "ratio"):
-            raise ConfigError(f"model.spn.form {config.form!r} is not one of subtractive, ratio")
-        if not config.intervals or min(config.intervals) < 1:
-            raise ConfigError("model.spn.intervals must list positive step counts")
+        if not config.intervals:
+            raise ConfigError("model.spn.intervals must list at least one step count")
         self.config = config
         self.start_step = int(math.ceil(config.start * total_iterations))
         self.negatives = nn.ModuleList(copy.deepcopy(model).requires_grad_(False).eval() for _ in config.intervals)

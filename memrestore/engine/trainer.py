@@ -6,11 +6,18 @@ inference checkpoints ``last``, ``best`` and ``model`` (plus ``model_ema`` when 
 ``.safetensors`` with a JSON sidecar. Every file is replaced atomically, so a run killed at any moment
 resumes from its last checkpoint (``memrestore train --resume RUN_DIR``) and continues exactly as an
 uninterrupted run would: the data position is a function of the step (``ResumableSampler``).
+
+Order of one cycle: train step s, validation at s (log row, ``best``), then the resume state of s,
+which therefore already holds that validation's outcome; a kill anywhere before the state is saved
+redoes the steps since the previous state, validation included, and the log is cut back to that state.
+The end of a run writes ``model``, then the summary row, then a state marked finished, so resuming a
+finished run changes nothing. Training seconds accumulate over resumed sessions.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import random
@@ -35,8 +42,8 @@ from ..data import build_dataset
 from ..device import resolve_device
 from ..errors import ConfigError, Interrupted, MemrestoreError
 from ..inference import run_model
-from ..io import write_image
-from ..io.atomic import atomic_write_text
+from ..io import ensure_dir, write_image
+from ..io.atomic import atomic_write_text, remove_stale_temporaries
 from ..losses import build_loss
 from ..models import final_output
 from ..visualize import comparison_grid
@@ -49,6 +56,7 @@ from .spn import SelfPriorNegatives
 from .state import load_state, save_state
 
 RESUME_FILE = "resume.safetensors"
+log = logging.getLogger("memrestore")
 
 
 def seed_everything(seed: int) -> None:
@@ -123,6 +131,8 @@ class Trainer:
                 f"{self.run_dir}: already holds a run; continue it with --resume, or pass --overwrite, "
                 "or choose another name (--set name=...)"
             )
+        if self.main and (stale := remove_stale_temporaries(self.run_dir)):
+            log.info("%s: removed %d temporary file(s) left by an interrupted write", self.run_dir, len(stale))
         if self.dist.enabled and torch.cuda.is_available():
             self.device = torch.device("cuda", self.dist.local_rank)
         else:
@@ -131,12 +141,8 @@ class Trainer:
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
             torch.use_deterministic_algorithms(True)
             torch.backends.cudnn.benchmark = False
-        if cfg.amp not in ("none", "bf16", "fp16"):
-            raise ConfigError(f"train.amp {cfg.amp!r} is not one of none, bf16, fp16")
         if cfg.amp == "fp16" and self.device.type != "cuda":
             raise ConfigError("train.amp fp16 needs CUDA; on CPU use bf16")
-        if cfg.accumulate < 1:
-            raise ConfigError("train.accumulate must be at least 1")
         self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.amp)
         self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
 
@@ -154,10 +160,8 @@ class Trainer:
             build_dataset(config.data.val, config.seed, training=False) if config.data.val and self.main else None
         )
         opt = cfg.optimizer
-        optimizers = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
-        if opt.name not in optimizers:
-            raise ConfigError(f"train.optimizer.name {opt.name!r} is not one of {', '.join(optimizers)}")
-        self.optimizer = optimizers[opt.name](
+        optimizer_class = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[opt.name]
+        self.optimizer = optimizer_class(
             self.model.parameters(), lr=opt.lr, betas=tuple(opt.betas), weight_decay=opt.weight_decay
         )
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -172,6 +176,13 @@ class Trainer:
             self.net = torch.compile(self.net)
         self.step = 0
         self.best_psnr = -math.inf
+        self.validated_step = -1  # step of the last validation (-1: none yet)
+        self.last_scores: dict[str, float] = {}
+        self.skipped = 0  # steps skipped for a non-finite loss
+        self.seconds_before = 0.0  # training time of earlier sessions of this run
+        self.session_start = time.perf_counter()
+        self.finished = False
+        self.summary: dict[str, Any] = {}
         self.data_wait = 0.0
         if resume:
             self._load_resume_state()
@@ -181,6 +192,12 @@ class Trainer:
         return {
             "step": self.step,
             "best_psnr": self.best_psnr,
+            "validated_step": self.validated_step,
+            "last_scores": self.last_scores,
+            "skipped": self.skipped,
+            "train_seconds": self.train_seconds,
+            "finished": self.finished,
+            "summary": self.summary,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
@@ -206,6 +223,17 @@ class Trainer:
             self.spn.negatives.load_state_dict(state["spn_negatives"])
         _set_rng_state(state["rng"])
         self.step, self.best_psnr = state["step"], state["best_psnr"]
+        self.validated_step = state.get("validated_step", -1)
+        self.last_scores = state.get("last_scores", {})
+        self.skipped = state.get("skipped", 0)
+        self.seconds_before = state.get("train_seconds", 0.0)
+        self.finished = state.get("finished", False) and self.step >= self.config.train.iterations
+        self.summary = state.get("summary", {})
+
+    @property
+    def train_seconds(self) -> float:
+        """Training time of this run over all its sessions."""
+        return self.seconds_before + time.perf_counter() - self.session_start
 
     def save_checkpoint(self) -> None:
         """Write the resume state, then the inference checkpoint ``last`` (rank 0 only)."""
@@ -242,10 +270,15 @@ class Trainer:
             record.update(val_ema_psnr=ema_scores["psnr"], val_ema_ssim=ema_scores["ssim"])
         logger.scalars({**record, "convention": ev.convention})
         if scores["psnr"] > self.best_psnr:
-            self.best_psnr = scores["psnr"]
             save_checkpoint(self.run_dir / "best", self.model, self.config, step=self.step, metrics=record)
+            self.best_psnr = scores["psnr"]
         self._write_samples(logger)
+        self.validated_step, self.last_scores = self.step, dict(scores)  # last: an interrupted one is redone
         return scores
+
+    def _validation_due(self) -> bool:
+        cfg = self.config.train
+        return self.main and bool(cfg.val_every) and 0 < self.step < cfg.iterations and self.step % cfg.val_every == 0
 
     def _write_samples(self, logger: RunLogger) -> None:
         count = min(self.config.train.samples, len(self.val_set))
@@ -268,28 +301,34 @@ class Trainer:
     # -- loop -----------------------------------------------------------------------------------
     def fit(self) -> Path:
         cfg = self.config.train
+        if self.finished:
+            log.info("%s: this run finished at step %d; nothing to do (raise train.iterations to continue it)",
+                     self.run_dir, self.step)
+            return self.run_dir
         if self.main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
+            ensure_dir(self.run_dir)
             atomic_write_text(self.run_dir / "config.yaml", yaml.safe_dump(self.config.to_dict(), sort_keys=False))
             if self.step == 0:
                 (self.run_dir / "log.jsonl").unlink(missing_ok=True)
             else:
-                truncate_log(self.run_dir / "log.jsonl", self.step)
+                truncate_log(self.run_dir / "log.jsonl", self.step, validated=self.validated_step == self.step)
         logger = RunLogger(self.run_dir, self.main, cfg.tensorboard)
         self.model.train()
         batches = self._batches()
         bar = tqdm(total=cfg.iterations, initial=self.step, desc=f"train {self.config.name}", unit="it",
                    disable=not self.progress)
-        start, first_step = time.perf_counter(), self.step
+        self.session_start, first_step = time.perf_counter(), self.step
         try:
+            if self._validation_due() and self.validated_step != self.step:
+                self.validate(logger)  # interrupted during this step's validation: redo it
             while self.step < cfg.iterations:
                 self._train_step(batches, bar, logger)
                 if self.config.data.train.patch_size_at(self.step) != self.train_set.patch_size:
                     batches = self._batches()  # progressive patch size: a new loader from this step
+                if self._validation_due():
+                    self.validate(logger)
                 if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
                     self.save_checkpoint()
-                if self.main and cfg.val_every and self.step % cfg.val_every == 0 and self.step < cfg.iterations:
-                    self.validate(logger)
         except KeyboardInterrupt:
             self.save_checkpoint()
             raise Interrupted(
@@ -302,25 +341,29 @@ class Trainer:
             ) from None
         finally:
             bar.close()
-        elapsed = time.perf_counter() - start
+        elapsed = time.perf_counter() - self.session_start
         summary: dict[str, Any] = {
             "steps": self.step,
-            "seconds": round(elapsed, 2),
+            "seconds": round(self.train_seconds, 2),
             "images_per_second": round((self.step - first_step) * cfg.accumulate
                                        * self.config.data.train.batch_size * self.dist.world_size / max(elapsed, 1e-9), 2),
             "data_wait_fraction": round(self.data_wait / max(elapsed, 1e-9), 4),
+            "skipped_steps": self.skipped,
         }
         if self.dist.enabled:
             summary["replica_max_abs_diff"] = self._replica_difference()
         if self.main:
-            scores = self.validate(logger)
-            if scores:
-                summary.update(val_psnr=scores["psnr"], val_ssim=scores["ssim"], convention=self.config.eval.convention)
-            self.save_checkpoint()
+            if self.validated_step != self.step:
+                self.validate(logger)
+            if self.last_scores:
+                summary.update(val_psnr=self.last_scores["psnr"], val_ssim=self.last_scores["ssim"],
+                               convention=self.config.eval.convention)
             save_checkpoint(self.run_dir / "model", self.model, self.config, step=self.step, metrics=summary)
             if self.ema is not None:
                 save_checkpoint(self.run_dir / "model_ema", self.ema.module, self.config, step=self.step)
             logger.scalars({"step": self.step, "summary": summary})
+            self.summary, self.finished = summary, True
+            self.save_checkpoint()
         logger.close()
         self.summary = summary
         return self.run_dir
@@ -401,7 +444,13 @@ class Trainer:
                 self.spn.refresh(self.step + 1, self.model)
         else:
             self.optimizer.zero_grad(set_to_none=True)
+            self.skipped += 1
             logger.scalars({"step": self.step + 1, "skipped": "non-finite loss"})
+            if self.skipped > cfg.max_skipped * cfg.iterations:
+                raise MemrestoreError(
+                    f"{self.skipped} steps skipped for a non-finite loss by step {self.step + 1}, more than "
+                    f"train.max_skipped={cfg.max_skipped} of {cfg.iterations}; lower train.optimizer.lr or set train.grad_clip"
+                )
         with warnings.catch_warnings():  # a skipped step legitimately advances the schedule alone
             warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\(\)` before")
             self.scheduler.step()

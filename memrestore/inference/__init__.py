@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..errors import MemrestoreError
 from ..models import final_output
 
 
@@ -49,6 +50,15 @@ class InferenceOptions:
     bf16: bool = False
     channels_last: bool = False
 
+    def __post_init__(self) -> None:
+        """Checked when the options are made, before a model is loaded or an image read."""
+        if self.tile < 0 or self.overlap < 0:
+            raise MemrestoreError(f"tile ({self.tile}) and overlap ({self.overlap}) must be at least 0")
+        if self.tile and self.overlap >= self.tile:
+            raise MemrestoreError(f"tile overlap {self.overlap} must be smaller than the tile size {self.tile}")
+        if self.max_memory is not None and self.max_memory <= 0:
+            raise MemrestoreError(f"memory budget must be positive, got {self.max_memory} bytes")
+
 
 def _dihedral(x: torch.Tensor, k: int, flip: bool) -> torch.Tensor:
     x = torch.rot90(x, k, dims=(-2, -1))
@@ -62,7 +72,7 @@ def _undo_dihedral(x: torch.Tensor, k: int, flip: bool) -> torch.Tensor:
 
 def restore(model: nn.Module, x: torch.Tensor, options: InferenceOptions | None = None) -> torch.Tensor:
     """Restore NCHW ``x`` with tiling and/or test-time augmentation as ``options`` ask."""
-    from .memory import tile_for_budget
+    from .budget import tile_for_budget
     from .tiling import restore_tiled
 
     options = options or InferenceOptions()

@@ -1,6 +1,6 @@
 """Image files in and out (``images``) and crash-safe writes (``atomic``)."""
 
-from .atomic import atomic_path, atomic_write_bytes, atomic_write_text
+from .atomic import atomic_path, atomic_write_bytes, atomic_write_text, ensure_dir
 from .images import ImageData, list_images, read_image, to_float_rgb, with_pixels, write_image
 
 __all__ = [
@@ -8,6 +8,7 @@ __all__ = [
     "atomic_path",
     "atomic_write_bytes",
     "atomic_write_text",
+    "ensure_dir",
     "list_images",
     "read_image",
     "to_float_rgb",

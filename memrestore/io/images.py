@@ -7,12 +7,20 @@ back. ``to_float_rgb`` gives the float32 HxWx3 array in [0, 1] that models consu
 depth return) for ``write_image``, which writes atomically.
 
 PNG and TIFF are decoded by OpenCV, because Pillow reduces 16-bit colour to 8 bits; other formats,
-and all metadata, go through Pillow.
+and all metadata, go through Pillow. 16-bit PNGs are encoded here (``_encode_png16``: grey, grey+alpha,
+RGB, RGBA, with iCCP and eXIf chunks), since OpenCV writes no metadata and no grey+alpha; 16-bit TIFFs
+go through tifffile (ICC profile kept; EXIF is not written into 16-bit TIFFs).
+
+The image size is checked from the header, before any pixel is decoded, against ``max_pixels``
+(default ``DEFAULT_MAX_PIXELS``), so a decompression bomb or an oversized scan is refused in one line.
 """
 
 from __future__ import annotations
 
 import io
+import struct
+import threading
+import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -20,12 +28,14 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from ..errors import ImageReadError
+from ..errors import ImageReadError, OutputWriteError
 from .atomic import atomic_write_bytes
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 _OPENCV_FORMATS = ("PNG", "TIFF")
 _EXIF_ORIENTATION = 0x0112
+DEFAULT_MAX_PIXELS = 256_000_000  # well above a 100-megapixel photo; a 16-bit RGB one is ~1.5 GB in memory
+_PILLOW_LIMIT = threading.Lock()  # Pillow's own bomb check is a module global; ours replaces it
 
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # bad files are reported by us
 
@@ -97,8 +107,25 @@ def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(array)
 
 
-def read_image(path: str | Path) -> ImageData:
-    """Read an image file; raises ``ImageReadError`` naming the file on any problem."""
+def _is_grey_alpha(image: Image.Image, data: bytes) -> bool:
+    """Grey+alpha samples; Pillow reports 16-bit PNG ones as RGBA, so the PNG header (IHDR colour
+    type 4, at byte 25) decides for PNG."""
+    return image.mode == "LA" or (image.format == "PNG" and len(data) > 25 and data[25] == 4)
+
+
+def _open_header(data: bytes) -> Image.Image:
+    """Parse the header with Pillow's size limit lifted (``read_image`` applies its own)."""
+    with _PILLOW_LIMIT:
+        saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            return Image.open(io.BytesIO(data))
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
+def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageData:
+    """Read an image file; raises ``ImageReadError`` naming the file on any problem, including a
+    size above ``max_pixels`` (checked from the header, before decoding)."""
     path = Path(path)
     if not path.exists():
         raise ImageReadError(f"{path}: file not found")
@@ -108,13 +135,19 @@ def read_image(path: str | Path) -> ImageData:
     if not data:
         raise ImageReadError(f"{path}: file is empty")
     try:
-        image = Image.open(io.BytesIO(data))
+        image = _open_header(data)
     except UnidentifiedImageError as exc:
         raise ImageReadError(f"{path}: not an image file (or an unsupported format)") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageReadError(f"{path}: cannot decode image (truncated or corrupt file: {exc})") from exc
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ImageReadError(f"{path}: {width}x{height} = {width * height / 1e6:.0f} megapixels is over the limit of "
+                             f"{max_pixels / 1e6:.0f} (raise it with --max-megapixels if the file is genuine)")
     if image.format in _OPENCV_FORMATS:
         array = _decode_with_opencv(data, path)
+        if _is_grey_alpha(image, data) and array.ndim == 3:  # OpenCV expands grey+alpha to RGBA
+            array = array[..., [0, 3]]
     else:
         array = _decode_with_pillow(image, path)
     if array.dtype not in (np.uint8, np.uint16):
@@ -166,18 +199,48 @@ def with_pixels(template: ImageData, rgb01: np.ndarray) -> ImageData:
     return replace(template, pixels=pixels)
 
 
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _encode_png16(array: np.ndarray, icc_profile: bytes | None, exif: bytes | None) -> bytes:
+    """A 16-bit PNG (PNG spec, ISO/IEC 15948): grey, grey+alpha, RGB or RGBA samples, every row with
+    the Up filter, and the ICC profile (iCCP) and EXIF (eXIf) placed before the pixels."""
+    height, width = array.shape[:2]
+    channels = 1 if array.ndim == 2 else array.shape[2]
+    colour_type = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
+    raw = np.ascontiguousarray(array, dtype=">u2").reshape(height, -1).view(np.uint8)
+    filtered = raw.copy()
+    filtered[1:] -= raw[:-1]  # filter 2 (Up): byte minus the byte above, modulo 256
+    scanlines = np.hstack([np.full((height, 1), 2, np.uint8), filtered])
+    chunks = [_png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0))]
+    if icc_profile:
+        chunks.append(_png_chunk(b"iCCP", b"ICC Profile\0\0" + zlib.compress(icc_profile)))
+    if exif:
+        chunks.append(_png_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\0\0") else exif))
+    chunks += [_png_chunk(b"IDAT", zlib.compress(scanlines.tobytes(), 6)), _png_chunk(b"IEND", b"")]
+    return b"\x89PNG\r\n\x1a\n" + b"".join(chunks)
+
+
+def _encode_tiff16(array: np.ndarray, icc_profile: bytes | None) -> bytes:
+    import tifffile
+
+    colour = array.ndim == 3 and array.shape[2] >= 3
+    extra = ["unassalpha"] if array.ndim == 3 and array.shape[2] in (2, 4) else None
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, array, photometric="rgb" if colour else "minisblack", extrasamples=extra,
+                     compression="zlib", iccprofile=icc_profile)
+    return buffer.getvalue()
+
+
 def _encode(image: ImageData, suffix: str) -> bytes:
     array = image.pixels if image.alpha is None else np.dstack([image.pixels, image.alpha])
     if image.bit_depth == 16:
-        if suffix not in (".png", ".tif", ".tiff"):
-            raise ValueError(f"cannot write 16-bit samples as {suffix}; use .png or .tif")
-        if array.ndim == 3:
-            code = cv2.COLOR_RGBA2BGRA if array.shape[2] == 4 else cv2.COLOR_RGB2BGR
-            array = cv2.cvtColor(array, code)
-        ok, buffer = cv2.imencode(suffix, array)
-        if not ok:
-            raise ValueError(f"OpenCV could not encode a {suffix} image")
-        return buffer.tobytes()
+        if suffix == ".png":
+            return _encode_png16(array, image.icc_profile, image.exif)
+        if suffix in (".tif", ".tiff"):
+            return _encode_tiff16(array, image.icc_profile)
+        raise OutputWriteError(f"cannot write 16-bit samples as {suffix}; use .png or .tif")
     pil = Image.fromarray(array)
     if suffix in (".jpg", ".jpeg") and pil.mode in ("RGBA", "LA"):
         pil = pil.convert(pil.mode[:-1])  # JPEG has no alpha
@@ -196,8 +259,9 @@ def _encode(image: ImageData, suffix: str) -> bytes:
     return buffer.getvalue()
 
 
-def write_image(path: str | Path, image: ImageData | np.ndarray) -> None:
-    """Write atomically; the format follows the file suffix. Arrays may be uint8/uint16 or float [0,1]."""
+def write_image(path: str | Path, image: ImageData | np.ndarray, exclusive: bool = False) -> None:
+    """Write atomically; the format follows the file suffix. Arrays may be uint8/uint16 or float [0,1].
+    ``exclusive``: never replace a file of that name, even one created while this one was encoded."""
     path = Path(path)
     if not isinstance(image, ImageData):
         array = np.asarray(image)
@@ -206,8 +270,12 @@ def write_image(path: str | Path, image: ImageData | np.ndarray) -> None:
         image = ImageData(pixels=array)
     suffix = path.suffix.lower()
     if suffix not in IMAGE_EXTENSIONS:
-        raise ValueError(f"{path}: unsupported output extension {suffix!r}")
-    atomic_write_bytes(path, _encode(image, suffix))
+        raise OutputWriteError(f"{path}: unsupported output extension {suffix!r}")
+    try:
+        data = _encode(image, suffix)
+    except OutputWriteError as exc:
+        raise OutputWriteError(f"{path}: {exc}") from None
+    atomic_write_bytes(path, data, exclusive=exclusive)
 
 
 def list_images(folder: str | Path) -> list[Path]:

@@ -64,7 +64,13 @@ def _check(pred: np.ndarray, target: np.ndarray, convention: str) -> tuple[np.nd
     return pred, target, CONVENTIONS[convention]
 
 
+def _check_border(shape: tuple[int, ...], border: int) -> None:
+    if border < 0 or 2 * border >= min(shape[:2]):
+        raise ValueError(f"crop border {border} leaves no pixels of a {shape[1]}x{shape[0]} image")
+
+
 def _crop(image: np.ndarray, border: int) -> np.ndarray:
+    _check_border(image.shape, border)
     return image[border:-border, border:-border] if border else image
 
 

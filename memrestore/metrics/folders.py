@@ -24,7 +24,11 @@ def evaluate_folders(pred_dir: str | Path, target_dir: str | Path, convention: s
             raise MemrestoreError(f"{pair.input} has shape {pred.shape} but {pair.target} has {target.shape}")
         if pred.dtype != target.dtype:  # compare on a common [0, 1] float scale
             pred, target = (a.astype(np.float64) / np.iinfo(a.dtype).max for a in (pred, target))
-        rows.append({"name": pair.name, **psnr_ssim(pred, target, convention, crop_border)})
+        try:
+            scores = psnr_ssim(pred, target, convention, crop_border)
+        except ValueError as exc:  # too small for the SSIM window or the crop border
+            raise MemrestoreError(f"{pair.input}: {exc}") from None
+        rows.append({"name": pair.name, **scores})
     return rows
 
 

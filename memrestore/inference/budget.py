@@ -1,4 +1,5 @@
-"""Choosing a tile size from a memory budget.
+"""Choosing a tile size from a RAM budget (``--max-memory``); not to be confused with the memory
+banks of ``models/memory.py``.
 
 Activation memory per pixel is estimated on a small probe by hooking every module and tracking the
 module outputs that are alive at the same time (weak references tell when one is freed); the peak of
