@@ -16,6 +16,7 @@ import torch
 
 from .errors import MemrestoreError
 from .io.atomic import atomic_path
+from .models.interface import RestorationModel
 
 
 def item_palette(count: int) -> np.ndarray:
@@ -24,21 +25,26 @@ def item_palette(count: int) -> np.ndarray:
 
 
 @torch.no_grad()
-def memory_maps(model: torch.nn.Module, image01: np.ndarray) -> dict[str, np.ndarray]:
-    """Addressing weights (H, W, K) per level for a float HxWx3 image (the model's last read)."""
-    if getattr(model, "memory", None) is None:
-        raise MemrestoreError("this checkpoint's model has no memory module to inspect")
+def memory_maps(model: RestorationModel, image01: np.ndarray) -> dict[str, np.ndarray]:
+    """Addressing weights (H, W, K) per memory and level for a float HxWx3 image (the model's last read)."""
     device = next(model.parameters()).device
     model.eval()
     model(torch.from_numpy(np.ascontiguousarray(image01.transpose(2, 0, 1)))[None].to(device))
-    readout = model.last_readout
+    readouts = model.memory_readouts()
+    if not readouts:
+        raise MemrestoreError("this checkpoint's model has no memory module to inspect")
     h, w = image01.shape[:2]
     maps = {}
-    for level, weights in readout.weights.items():
-        weights = weights[0, :h, :w].float()  # models pad at the bottom/right: crop back
-        if weights.shape[:2] != (h, w):  # a memory on a downsampled grid: nearest-neighbour upsampling
-            weights = torch.nn.functional.interpolate(weights.permute(2, 0, 1)[None], size=(h, w), mode="nearest")[0].permute(1, 2, 0)
-        maps[level] = weights.cpu().numpy()
+    for name, readout in readouts.items():
+        for level, weights in readout.weights.items():
+            weights = weights[0].float()
+            grid_h, grid_w = weights.shape[:2]  # a memory on a downsampled grid covers the padded image
+            scale = max(1, round(max(h / grid_h, w / grid_w)))
+            weights = weights.permute(2, 0, 1)[None]
+            if scale > 1:
+                weights = torch.nn.functional.interpolate(weights, scale_factor=scale, mode="nearest")
+            weights = weights[0, :, :h, :w].permute(1, 2, 0)  # models pad at the bottom/right: crop back
+            maps[level if len(readouts) == 1 else f"{name} {level}"] = weights.cpu().numpy()
     return maps
 
 

@@ -17,7 +17,7 @@ from memrestore.config import load_config
 from memrestore.io import write_image
 from memrestore.models import build_model
 from memrestore.models.bsw import BackgroundSelectiveWhitening, instance_covariance, whitening_loss
-from memrestore.models.mgid import ItemMemory
+from memrestore.models.memory import ItemMemory
 
 from .conftest import smooth_image
 

@@ -46,6 +46,7 @@ from ..io import ensure_dir, write_image
 from ..io.atomic import atomic_write_text, remove_stale_temporaries
 from ..losses import build_loss
 from ..models import final_output
+from ..models.interface import RestorationModel
 from ..visualize import comparison_grid
 from .distributed import DistContext, ResumableSampler, init_distributed
 from .ema import ModelEMA
@@ -75,7 +76,7 @@ class LossSet(nn.Module):
         self.terms = nn.ModuleList(build_loss(loss.name, **loss.options) for loss in config.train.losses)
 
     def forward(self, outputs: Any, target: torch.Tensor, degraded: torch.Tensor,
-                model: nn.Module | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+                model: RestorationModel | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         stages = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
         total = torch.zeros((), device=target.device)
         parts: dict[str, torch.Tensor] = {}
@@ -84,8 +85,7 @@ class LossSet(nn.Module):
             value = sum(term(stage.float(), target, degraded) for stage in used)
             parts[name] = parts.get(name, 0.0) + value.detach()
             total = total + weight * value
-        auxiliary = getattr(model, "auxiliary_losses", None)
-        for name, value in (auxiliary() if callable(auxiliary) else {}).items():
+        for name, value in (model.auxiliary_losses() if model is not None else {}).items():
             parts[name] = value.detach()
             total = total + value
         return total, parts
@@ -386,9 +386,7 @@ class Trainer:
         if degraded.ndim == 5:
             groups = batch["scene"].repeat_interleave(degraded.shape[1]).to(self.device)
             degraded, target = degraded.flatten(0, 1), target.flatten(0, 1)
-        set_groups = getattr(self.model, "set_batch_groups", None)
-        if callable(set_groups):
-            set_groups(groups)
+        self.model.set_batch_groups(groups)
         degraded = degraded.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
         return degraded, target.to(self.device, non_blocking=True)
 

@@ -1,9 +1,9 @@
 """Restoration architectures, registered by name and imported lazily.
 
-Contract for every architecture: ``forward(x)`` takes an NCHW float tensor in [0, 1] of any height and
-width (padding to the model's ``size_multiple`` happens inside) and returns either the restored
-tensor or a list of stage outputs whose *last* element is the final restoration (multi-stage
-networks supervise every stage, see ``final_output``).
+Every architecture is a ``RestorationModel`` (``interface.py``, the one documented model contract:
+forward, ``size_multiple``, memory places and attachments, auxiliary losses, batch groups, memory
+read-outs). ``forward(x)`` returns either the restored tensor or a list of stage outputs whose *last*
+element is the final restoration (multi-stage networks supervise every stage, see ``final_output``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ MODELS = Registry(
     "model",
     {
         "unet": "memrestore.models.unet:UNet",
+        "fastunet": "memrestore.models.unet:fast_unet",
         "mprnet": "memrestore.models.mprnet:MPRNet",
         "memorynet": "memrestore.models.memorynet:MemoryNet",
         "mgid": "memrestore.models.mgid:MGIDNet",
@@ -35,8 +36,13 @@ def build_model(name: str, **options: Any) -> "torch.nn.Module":
     """Instantiate a registered architecture with validated options."""
     from ..config import check_options
 
+    from .interface import RestorationModel
+
     factory = MODELS.get(name)
-    return factory(**check_options(factory, options, f"model {name!r}"))
+    model = factory(**check_options(factory, options, f"model {name!r}"))
+    if not isinstance(model, RestorationModel):
+        raise TypeError(f"model {name!r} must build a RestorationModel (memrestore/models/interface.py)")
+    return model
 
 
 def final_output(outputs: "torch.Tensor | list[torch.Tensor]") -> "torch.Tensor":

@@ -35,17 +35,21 @@ class ChannelAttention(nn.Module):
         return x * self.gate(x)
 
 
+ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU}
+
+
 class ResidualBlock(nn.Module):
-    """conv3x3 -> GELU -> conv3x3 -> channel attention, added to the input with a learnable scale.
+    """conv3x3 -> GELU (or ReLU) -> conv3x3 -> channel attention, added to the input with a learnable scale.
 
     The scale starts at zero (as NAFNet's beta), so a fresh network is close to the identity and
     training on CPU-sized budgets starts stable. Channel attention pools globally, which makes the
     receptive field the whole image; ``attention=False`` keeps it finite (exactly tileable).
     """
 
-    def __init__(self, channels: int, reduction: int = 4, attention: bool = True) -> None:
+    def __init__(self, channels: int, reduction: int = 4, attention: bool = True, activation: str = "gelu") -> None:
         super().__init__()
-        layers = [nn.Conv2d(channels, channels, 3, padding=1), nn.GELU(), nn.Conv2d(channels, channels, 3, padding=1)]
+        layers = [nn.Conv2d(channels, channels, 3, padding=1), ACTIVATIONS[activation](),
+                  nn.Conv2d(channels, channels, 3, padding=1)]
         if attention:
             layers.append(ChannelAttention(channels, reduction))
         self.body = nn.Sequential(*layers)
@@ -55,5 +59,5 @@ class ResidualBlock(nn.Module):
         return x + self.scale * self.body(x)
 
 
-def stack(channels: int, count: int, attention: bool = True) -> nn.Sequential:
-    return nn.Sequential(*(ResidualBlock(channels, attention=attention) for _ in range(count)))
+def stack(channels: int, count: int, attention: bool = True, activation: str = "gelu") -> nn.Sequential:
+    return nn.Sequential(*(ResidualBlock(channels, attention=attention, activation=activation) for _ in range(count)))

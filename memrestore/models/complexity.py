@@ -17,7 +17,8 @@ def count_parameters(model: nn.Module) -> int:
 
 
 @torch.no_grad()
-def count_macs(model: nn.Module, height: int = 256, width: int = 256) -> int:
+def count_macs(model: nn.Module, height: int = 256, width: int = 256, channels: int = 3) -> int:
+    """MACs of one forward pass on a 1 x ``channels`` x ``height`` x ``width`` input."""
     total = [0]
 
     def conv_hook(module: nn.Conv2d | nn.ConvTranspose2d, inputs, output) -> None:
@@ -40,7 +41,7 @@ def count_macs(model: nn.Module, height: int = 256, width: int = 256) -> int:
     was_training = model.training
     model.eval()
     try:
-        model(torch.zeros(1, 3, height, width, device=device))
+        model(torch.zeros(1, channels, height, width, device=device))
     finally:
         model.train(was_training)
         for handle in handles:

@@ -1,5 +1,7 @@
-"""Hierarchical memory augment of MemoryNet (Zhang, Gu, Zhu, arXiv 2309.01377, Sec. 3.2; released
-code zhangbaijin/MemoryNet, as summarised in ../shared/seeds/METHODS.md).
+"""The memory banks: MemoryNet's hierarchical memory and MGID's item memory, with their losses.
+
+``HierarchicalMemory``: the hierarchical memory augment of MemoryNet (Zhang, Gu, Zhu, arXiv
+2309.01377, Sec. 3.2; released code zhangbaijin/MemoryNet).
 
 A learnable bank of M = classes x prototypes x parts items of dimension C is read bottom-up:
 
@@ -15,6 +17,10 @@ A learnable bank of M = classes x prototypes x parts items of dimension C is rea
 Each level's read-out and addressing weights are returned, so they can be fed to the network,
 visualised (``memrestore inspect memory``) and regularised (entropy, MNAD compactness/separateness).
 With the released sizes (10 x 2 x 5 items of C = 3) the module has exactly 336 parameters.
+
+``ItemMemory``: K unit-norm items with MNAD's read and update (Park, Noh, Ham, "Learning
+Memory-guided Normality for Anomaly Detection", CVPR 2020, Sec. 3.2), the memory MGID builds on.
+How either attaches to a network is ``attachments.py``.
 """
 
 from __future__ import annotations
@@ -114,3 +120,61 @@ def separateness_loss(queries: torch.Tensor, items: torch.Tensor, margin: float 
     """MNAD feature separateness: triplet margin between the nearest and second-nearest item."""
     top2 = (queries @ items.t()).topk(2, dim=-1).indices
     return F.triplet_margin_loss(queries, items[top2[:, 0]], items[top2[:, 1]], margin=margin)
+
+
+def hierarchical_regularisers(readout: MemoryReadout, items: torch.Tensor, weights: dict[str, float]) -> dict[str, torch.Tensor]:
+    """MemoryNet's optional memory regularisers, weighted, for the non-zero ``weights`` (``entropy``:
+    part-level addressing entropy; ``compact`` / ``separate``: MNAD's losses on the queries)."""
+    losses = {}
+    if weights["entropy"]:
+        losses["memory_entropy"] = weights["entropy"] * addressing_entropy(readout.weights["part"])
+    if weights["compact"]:
+        losses["memory_compact"] = weights["compact"] * compactness_loss(readout.queries, items)
+    if weights["separate"]:
+        losses["memory_separate"] = weights["separate"] * separateness_loss(readout.queries, items)
+    return losses
+
+
+class ItemMemory(nn.Module):
+    """K unit-norm items of dimension C with MNAD's read and update. ``init``: ``random`` (MNAD:
+    Gaussian, normalised) or ``queries`` (the first training batch's queries at K seeded positions,
+    so every item starts where some features are: a remedy for all queries choosing one item)."""
+
+    def __init__(self, items: int, dim: int, seed: int = 0, init: str = "random") -> None:
+        super().__init__()
+        if init not in ("random", "queries"):
+            raise ValueError(f"memory init must be random or queries, got {init!r}")
+        self.seed = seed
+        generator = torch.Generator().manual_seed(seed)
+        self.register_buffer("items", F.normalize(torch.randn(items, dim, generator=generator), dim=1))
+        self.register_buffer("initialised", torch.tensor(init == "random"))
+
+    @torch.no_grad()
+    def initialise_from(self, queries: torch.Tensor) -> None:
+        """Set the items to K distinct queries (seeded choice), once."""
+        if bool(self.initialised):
+            return
+        generator = torch.Generator().manual_seed(self.seed)
+        chosen = torch.randperm(queries.shape[0], generator=generator)[: self.items.shape[0]]
+        if chosen.numel() == self.items.shape[0]:
+            self.items.copy_(F.normalize(queries[chosen.to(queries.device)].detach().float(), dim=1))
+            self.initialised.fill_(True)
+
+    def read(self, queries: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N, C) unit queries -> (N, C) read-outs and (N, K) weights (rows sum to 1). Reads a copy of
+        the items, as the in-place update after the read must not alter what autograd saved."""
+        items = self.items.clone()
+        weights = torch.softmax(queries @ items.t(), dim=1)
+        return weights @ items, weights
+
+    @torch.no_grad()
+    def update(self, queries: torch.Tensor) -> None:
+        """Move each item towards the queries that chose it (MNAD eq. 4-5), then re-normalise."""
+        queries = queries.detach().float()
+        scores = queries @ self.items.t()  # (N, K)
+        nearest = scores.argmax(dim=1)
+        over_queries = torch.softmax(scores, dim=0)
+        over_queries = over_queries / over_queries.max(dim=0, keepdim=True).values.clamp_min(1e-12)
+        chosen = F.one_hot(nearest, self.items.shape[0]).to(queries.dtype)  # (N, K): query t chose item k
+        shift = (over_queries * chosen).t() @ queries  # (K, C)
+        self.items.copy_(F.normalize(self.items + shift, dim=1))

@@ -28,13 +28,14 @@ import torch
 from torch import nn
 
 from .blocks import pad_to_multiple
-from .memory import HierarchicalMemory, MemoryReadout, addressing_entropy, compactness_loss, separateness_loss
+from .interface import RestorationModel
+from .memory import HierarchicalMemory, MemoryReadout, hierarchical_regularisers
 from .mprnet import MPRNet
 
 PLACEMENTS = ("none", "released", "feature")
 
 
-class MemoryNet(nn.Module):
+class MemoryNet(RestorationModel):
     size_multiple = MPRNet.size_multiple
 
     def __init__(
@@ -89,13 +90,9 @@ class MemoryNet(nn.Module):
 
     def auxiliary_losses(self) -> dict[str, torch.Tensor]:
         """Weighted memory regularisers of the last forward pass (empty when all weights are 0)."""
-        readout, losses = self.last_readout, {}
-        if readout is None:
-            return losses
-        if self.weights["entropy"]:
-            losses["memory_entropy"] = self.weights["entropy"] * addressing_entropy(readout.weights["part"])
-        if self.weights["compact"]:
-            losses["memory_compact"] = self.weights["compact"] * compactness_loss(readout.queries, self.memory.items)
-        if self.weights["separate"]:
-            losses["memory_separate"] = self.weights["separate"] * separateness_loss(readout.queries, self.memory.items)
-        return losses
+        if self.last_readout is None:
+            return {}
+        return hierarchical_regularisers(self.last_readout, self.memory.items, self.weights)
+
+    def memory_readouts(self) -> dict[str, MemoryReadout]:
+        return {"memory": self.last_readout} if self.last_readout is not None else {}

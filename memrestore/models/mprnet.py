@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .blocks import ChannelAttention
+from .interface import RestorationModel
 
 
 def conv(cin: int, cout: int, kernel: int = 3, bias: bool = False) -> nn.Conv2d:
@@ -140,7 +141,7 @@ def _split(x: torch.Tensor, dim: int) -> list[torch.Tensor]:
     return list(x.split([half, x.shape[dim] - half], dim=dim))
 
 
-class MPRNet(nn.Module):
+class MPRNet(RestorationModel):
     """The three-stage backbone. ``forward(x, stage_inputs)`` restores ``x``; ``stage_inputs``
     (optional, three images) replace the image each stage reads (MemoryNet's released placement)."""
 

@@ -1,0 +1,133 @@
+"""Whole models side by side on this CPU: inference and training speed as ratios to NAFNet-w16.
+
+    .venv/bin/python benchmarks/model_speed.py [--rounds 3] [--out benchmarks/results]
+
+Each model gets random weights; inference restores one 512 x 512 image (fp32, no gradients; also
+1, 4 and 12 megapixels with --sizes, to show how cost grows with size) and a training step is
+forward + L1 + backward + Adam on a batch of 4 x 96 x 96 crops. Models are timed in one process,
+interleaved over --rounds rounds (median kept), 2 threads; the ratio column (to the first model) is
+the figure to compare, the absolute numbers drift by up to 1.5x on this machine. The target of the
+fast-memory-network issue is >= 2x NAFNet-w16 on both measures.
+Writes model_speed.json / .md into --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import platform
+import statistics
+import time
+from typing import Callable
+
+import torch
+
+from memrestore.config import load_config
+from memrestore.models import build_model, final_output
+from memrestore.models.complexity import count_macs, count_parameters
+from report import ROOT, write_report
+
+COMMAND = ".venv/bin/python benchmarks/model_speed.py"
+MODELS: dict[str, Callable[[], torch.nn.Module]] = {
+    "NAFNet width 16, enc [1,1,1,8] (spandrel)": lambda: build_model("nafnet", width=16, enc_blk_nums=[1, 1, 1, 8]),
+    "memrestore U-Net width 24 (demo)": lambda: build_model("unet", width=24, depths=[2, 2], middle=2),
+    "memrestore MemoryNet (configs/memorynet/derain_cpu.yaml)": lambda: _from_config("configs/memorynet/derain_cpu.yaml"),
+    "memrestore MGID (default)": lambda: build_model("mgid"),
+    "memrestore FastUNet (backbone)": lambda: build_model("fastunet"),
+    "FastUNet + item memory at bottleneck": lambda: build_model("fastunet", memories={"bottleneck": {"kind": "items"}}),
+    "FastUNet + hierarchical memory at input": lambda: build_model("fastunet", memories={"input": {"kind": "hierarchical"}}),
+    "FastUNet + hierarchical memory at encoder2": lambda: build_model(
+        "fastunet", memories={"encoder2": {"kind": "hierarchical"}}),
+}
+
+
+def _from_config(relative: str) -> torch.nn.Module:
+    model = load_config(ROOT / relative).model
+    return build_model(model.name, **model.options)
+
+
+def inference_timer(model: torch.nn.Module, megapixels: float) -> Callable[[], float]:
+    side = int(math.sqrt(megapixels * 1e6))
+    x = torch.rand(1, 3, side, side)
+    model.eval()
+
+    def run() -> float:
+        start = time.perf_counter()
+        with torch.no_grad():
+            final_output(model(x))
+        return time.perf_counter() - start
+
+    return run
+
+
+def training_timer(model: torch.nn.Module) -> Callable[[], float]:
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    x, y = torch.rand(4, 3, 96, 96), torch.rand(4, 3, 96, 96)
+
+    def run() -> float:
+        model.train()
+        start = time.perf_counter()
+        optimizer.zero_grad(set_to_none=True)
+        torch.nn.functional.l1_loss(final_output(model(x)), y).backward()
+        optimizer.step()
+        return time.perf_counter() - start
+
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=5, help="training steps per round (median kept)")
+    parser.add_argument("--sizes", type=float, nargs="*", default=[], help="extra inference sizes in megapixels")
+    parser.add_argument("--out", default="benchmarks/results")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    sizes = [0.262144, *args.sizes]  # 512 x 512 first
+    models, timers = {}, {}
+    for name, factory in MODELS.items():
+        torch.manual_seed(0)
+        models[name] = factory()
+        timers[(name, "train")] = training_timer(models[name])
+        for size in sizes:
+            timers[(name, size)] = inference_timer(models[name], size)
+    samples: dict = {key: [] for key in timers}
+    for run in timers.values():  # warm-up
+        run()
+    for round_ in range(args.rounds):
+        for key, run in timers.items():
+            repeats = args.steps if key[1] == "train" else 1
+            samples[key].append(statistics.median(run() for _ in range(repeats)))
+        print(f"round {round_ + 1}/{args.rounds} done", flush=True)
+    rows = []
+    for name, model in models.items():
+        row = {"model": name, "params_m": round(count_parameters(model) / 1e6, 3),
+               "gmacs_256": round(count_macs(model) / 1e9, 2),
+               "train_steps_per_s": round(1 / statistics.median(samples[(name, "train")]), 2)}
+        for size in sizes:
+            row[f"inference_mp_per_s@{size:g}MP"] = round(size / statistics.median(samples[(name, size)]), 3)
+        rows.append(row)
+    base = rows[0]
+    for row in rows:
+        row["train_ratio"] = round(row["train_steps_per_s"] / base["train_steps_per_s"], 2)
+        for size in sizes:
+            key = f"inference_mp_per_s@{size:g}MP"
+            row[f"inference_ratio@{size:g}MP"] = round(row[key] / base[key], 2)
+    result = {"command": COMMAND, "rounds": args.rounds, "threads": 2, "torch": torch.__version__,
+              "cpu": platform.processor() or platform.machine(), "rows": rows}
+    size_heads = [f"inference MP/s at {s:.2g} MP (ratio)" for s in sizes]
+    lines = [f"`{COMMAND}{' --sizes ' + ' '.join(f'{s:g}' for s in args.sizes) if args.sizes else ''}` (random "
+             f"weights, fp32, 2 threads, median of {args.rounds} interleaved rounds; training = batch 4 x 96 x 96, "
+             f"L1, Adam; torch {torch.__version__}; ratios to the first row)", "",
+             "| model | params (M) | GMACs at 256x256 | " + " | ".join(size_heads) + " | train steps/s (ratio) |",
+             "| --- | --- | --- | " + " | ".join("---" for _ in sizes) + " | --- |"]
+    for r in rows:
+        cells = [f"{r[f'inference_mp_per_s@{s:g}MP']} ({r[f'inference_ratio@{s:g}MP']}x)" for s in sizes]
+        lines.append(f"| {r['model']} | {r['params_m']} | {r['gmacs_256']} | " + " | ".join(cells)
+                     + f" | {r['train_steps_per_s']} ({r['train_ratio']}x) |")
+    write_report(args.out, "model_speed", result, lines)
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
