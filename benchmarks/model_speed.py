@@ -34,11 +34,13 @@ MODELS: dict[str, Callable[[], torch.nn.Module]] = {
     "memrestore MemoryNet (configs/memorynet/derain_cpu.yaml)": lambda: _from_config("configs/memorynet/derain_cpu.yaml"),
     "memrestore MGID (default)": lambda: build_model("mgid"),
     "memrestore FastUNet (backbone)": lambda: build_model("fastunet"),
+    "FastUNet + hierarchical memory at bottleneck (the fast memory network)": lambda: build_model(
+        "fastunet", memories={"bottleneck": {"kind": "hierarchical"}}),
     "FastUNet + item memory at bottleneck": lambda: build_model("fastunet", memories={"bottleneck": {"kind": "items"}}),
+    "FastUNet + hierarchical memory at encoder2": lambda: build_model("fastunet", memories={"encoder2": {"kind": "hierarchical"}}),
     "FastUNet + hierarchical memory at input": lambda: build_model("fastunet", memories={"input": {"kind": "hierarchical"}}),
-    "FastUNet + hierarchical memory at encoder2": lambda: build_model(
-        "fastunet", memories={"encoder2": {"kind": "hierarchical"}}),
 }
+VARIANTS = {"fp32": (False, False), "bf16 autocast": (True, False), "channels-last": (False, True)}
 
 
 def _from_config(relative: str) -> torch.nn.Module:
@@ -46,29 +48,33 @@ def _from_config(relative: str) -> torch.nn.Module:
     return build_model(model.name, **model.options)
 
 
-def inference_timer(model: torch.nn.Module, megapixels: float) -> Callable[[], float]:
+def inference_timer(model: torch.nn.Module, megapixels: float, bf16: bool, channels_last: bool) -> Callable[[], float]:
     side = int(math.sqrt(megapixels * 1e6))
-    x = torch.rand(1, 3, side, side)
-    model.eval()
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    x = torch.rand(1, 3, side, side).contiguous(memory_format=fmt)
 
     def run() -> float:
+        model.eval()
         start = time.perf_counter()
-        with torch.no_grad():
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             final_output(model(x))
         return time.perf_counter() - start
 
     return run
 
 
-def training_timer(model: torch.nn.Module) -> Callable[[], float]:
+def training_timer(model: torch.nn.Module, bf16: bool, channels_last: bool) -> Callable[[], float]:
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
-    x, y = torch.rand(4, 3, 96, 96), torch.rand(4, 3, 96, 96)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    x, y = torch.rand(4, 3, 96, 96).contiguous(memory_format=fmt), torch.rand(4, 3, 96, 96)
 
     def run() -> float:
         model.train()
         start = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
-        torch.nn.functional.l1_loss(final_output(model(x)), y).backward()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            out = final_output(model(x))
+        torch.nn.functional.l1_loss(out.float(), y).backward()
         optimizer.step()
         return time.perf_counter() - start
 
@@ -80,17 +86,24 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=5, help="training steps per round (median kept)")
     parser.add_argument("--sizes", type=float, nargs="*", default=[], help="extra inference sizes in megapixels")
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--variants", nargs="+", default=["fp32"], choices=list(VARIANTS),
+                        help="fp32 and/or bf16 autocast / channels-last versions of every model")
+    parser.add_argument("--stem", default="model_speed", help="output file name")
     parser.add_argument("--out", default="benchmarks/results")
     args = parser.parse_args()
     torch.set_num_threads(2)
     sizes = [0.262144, *args.sizes]  # 512 x 512 first
     models, timers = {}, {}
-    for name, factory in MODELS.items():
-        torch.manual_seed(0)
-        models[name] = factory()
-        timers[(name, "train")] = training_timer(models[name])
-        for size in sizes:
-            timers[(name, size)] = inference_timer(models[name], size)
+    for base in args.models:
+        for variant in args.variants:
+            name = base if variant == "fp32" else f"{base}, {variant}"
+            bf16, channels_last = VARIANTS[variant]
+            torch.manual_seed(0)
+            models[name] = MODELS[base]().to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+            timers[(name, "train")] = training_timer(models[name], bf16, channels_last)
+            for size in sizes:
+                timers[(name, size)] = inference_timer(models[name], size, bf16, channels_last)
     samples: dict = {key: [] for key in timers}
     for run in timers.values():  # warm-up
         run()
@@ -113,10 +126,16 @@ def main() -> None:
         for size in sizes:
             key = f"inference_mp_per_s@{size:g}MP"
             row[f"inference_ratio@{size:g}MP"] = round(row[key] / base[key], 2)
-    result = {"command": COMMAND, "rounds": args.rounds, "threads": 2, "torch": torch.__version__,
+    flags = "".join(f" --{k} " + " ".join(f"'{v}'" if " " in str(v) else f"{v:g}" if isinstance(v, float) else str(v)
+                                          for v in values)
+                    for k, values in (("sizes", args.sizes), ("models", args.models if args.models != list(MODELS) else []),
+                                      ("variants", args.variants if args.variants != ["fp32"] else [])) if values)
+    flags = "".join(f" --{k} {v}" for k, v, default in (("rounds", args.rounds, 3), ("steps", args.steps, 5)) if v != default) + flags
+    flags += f" --stem {args.stem}" if args.stem != "model_speed" else ""
+    result = {"command": COMMAND + flags, "rounds": args.rounds, "threads": 2, "torch": torch.__version__,
               "cpu": platform.processor() or platform.machine(), "rows": rows}
     size_heads = [f"inference MP/s at {s:.2g} MP (ratio)" for s in sizes]
-    lines = [f"`{COMMAND}{' --sizes ' + ' '.join(f'{s:g}' for s in args.sizes) if args.sizes else ''}` (random "
+    lines = [f"`{COMMAND}{flags}` (random "
              f"weights, fp32, 2 threads, median of {args.rounds} interleaved rounds; training = batch 4 x 96 x 96, "
              f"L1, Adam; torch {torch.__version__}; ratios to the first row)", "",
              "| model | params (M) | GMACs at 256x256 | " + " | ".join(size_heads) + " | train steps/s (ratio) |",
@@ -125,7 +144,7 @@ def main() -> None:
         cells = [f"{r[f'inference_mp_per_s@{s:g}MP']} ({r[f'inference_ratio@{s:g}MP']}x)" for s in sizes]
         lines.append(f"| {r['model']} | {r['params_m']} | {r['gmacs_256']} | " + " | ".join(cells)
                      + f" | {r['train_steps_per_s']} ({r['train_ratio']}x) |")
-    write_report(args.out, "model_speed", result, lines)
+    write_report(args.out, args.stem, result, lines)
     print("\n".join(lines))
 
 

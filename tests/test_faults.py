@@ -253,6 +253,7 @@ def cycle_config(tmp_path: Path, paired_root: Path, name: str) -> Path:
 def comparable_log(run: Path) -> list[dict]:
     records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     for record in records:
+        record.pop("train_seconds", None)
         for key in TIMING:
             record.get("summary", {}).pop(key, None)
     return records

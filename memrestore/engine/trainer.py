@@ -181,6 +181,7 @@ class Trainer:
         self.skipped = 0  # steps skipped for a non-finite loss
         self.seconds_before = 0.0  # training time of earlier sessions of this run
         self.session_start = time.perf_counter()
+        self.validation_seconds = 0.0  # time of this session spent validating (not training)
         self.finished = False
         self.summary: dict[str, Any] = {}
         self.data_wait = 0.0
@@ -232,8 +233,9 @@ class Trainer:
 
     @property
     def train_seconds(self) -> float:
-        """Training time of this run over all its sessions."""
-        return self.seconds_before + time.perf_counter() - self.session_start
+        """Training time of this run over all its sessions, validation excluded (what equal-time
+        comparisons budget)."""
+        return self.seconds_before + time.perf_counter() - self.session_start - self.validation_seconds
 
     def save_checkpoint(self) -> None:
         """Write the resume state, then the inference checkpoint ``last`` (rank 0 only)."""
@@ -262,9 +264,17 @@ class Trainer:
     def validate(self, logger: RunLogger) -> dict[str, float] | None:
         if self.val_set is None:
             return None
+        started, train_seconds = time.perf_counter(), round(self.train_seconds, 2)
+        try:
+            return self._validate(logger, train_seconds)
+        finally:
+            self.validation_seconds += time.perf_counter() - started
+
+    def _validate(self, logger: RunLogger, train_seconds: float) -> dict[str, float]:
         ev = self.config.eval
         scores = evaluate_model(self.model, self.val_set, ev.convention, ev.crop_border)
-        record: dict[str, Any] = {"step": self.step, "val_psnr": scores["psnr"], "val_ssim": scores["ssim"]}
+        record: dict[str, Any] = {"step": self.step, "train_seconds": train_seconds, "val_psnr": scores["psnr"],
+                                  "val_ssim": scores["ssim"]}
         if self.ema is not None:
             ema_scores = evaluate_model(self.ema.module, self.val_set, ev.convention, ev.crop_border)
             record.update(val_ema_psnr=ema_scores["psnr"], val_ema_ssim=ema_scores["ssim"])
@@ -301,10 +311,11 @@ class Trainer:
     # -- loop -----------------------------------------------------------------------------------
     def fit(self) -> Path:
         cfg = self.config.train
-        if self.finished:
+        if self.finished and self.step >= cfg.iterations:
             log.info("%s: this run finished at step %d; nothing to do (raise train.iterations to continue it)",
                      self.run_dir, self.step)
             return self.run_dir
+        self.finished = False  # more iterations than a finished run had: it goes on
         if self.main:
             ensure_dir(self.run_dir)
             atomic_write_text(self.run_dir / "config.yaml", yaml.safe_dump(self.config.to_dict(), sort_keys=False))
@@ -317,7 +328,7 @@ class Trainer:
         batches = self._batches()
         bar = tqdm(total=cfg.iterations, initial=self.step, desc=f"train {self.config.name}", unit="it",
                    disable=not self.progress)
-        self.session_start, first_step = time.perf_counter(), self.step
+        self.session_start, self.validation_seconds, first_step = time.perf_counter(), 0.0, self.step
         try:
             if self._validation_due() and self.validated_step != self.step:
                 self.validate(logger)  # interrupted during this step's validation: redo it

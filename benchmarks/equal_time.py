@@ -1,0 +1,229 @@
+"""Models compared at an equal wall-clock training budget on real test pairs they never saw.
+
+    .venv/bin/python benchmarks/equal_time.py --task derain [--minutes 20] [--seeds 0] [--models ...]
+
+Every model trains through ``memrestore train``'s Trainer with one recipe (batch 4 x 96x96 crops,
+L1, AdamW lr 1e-3, 2 % warm-up then cosine to 1e-6) for the same training time: a short calibration
+run measures the model's steps/s alone on the machine, and the run is given that many steps for
+--minutes (validation time excluded). Validation every 1/8 of the run gives the PSNR-versus-time
+curve. Data:
+
+* derain: the 20 real ``derain-JORDER-small`` train pairs plus light and heavy synthetic rain
+  (``memrestore synth --task derain --preset light|heavy``) on the 88 clean photos; curves on Rain12,
+  final scores on Rain12 (12 real pairs) and the 5 JORDER test pairs, Y of MATLAB rgb2ycbcr;
+* dehaze: synthetic haze (``--preset sots``, 2 renderings, pseudo-depth) on the clean photos;
+  scored on the 50 real SOTS-indoor pairs, RGB.
+
+Results: mean +- std over seeds, and each model's paired difference to the reference models (per
+test image, same images; and per seed when there are several) with a 95 % t-interval. Finished runs
+are kept in the JSON, so an interrupted comparison resumes. Writes equal_time_TASK.{json,md,png}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from report import SHARED, write_report
+
+from memrestore.config import load_config
+from memrestore.data.paired import PairedImageDataset
+from memrestore.data.synth import synthesize_pairs
+from memrestore.engine.trainer import Trainer
+from memrestore.inference import run_model
+from memrestore.io.atomic import atomic_path, ensure_dir
+from memrestore.metrics import psnr_ssim
+
+COMMAND = ".venv/bin/python benchmarks/equal_time.py"
+REAL = SHARED / "real"
+MODELS = {
+    "NAFNet-w16": ["model.name=nafnet", "model.width=16", "model.enc_blk_nums=[1, 1, 1, 8]"],
+    "FastUNet (backbone)": ["model.name=fastunet"],
+    "FastUNet + hierarchical memory": ["model.name=fastunet", "model.memories={bottleneck: {kind: hierarchical}}"],
+}
+REFERENCES = {"FastUNet + hierarchical memory": ["NAFNet-w16", "FastUNet (backbone)"], "FastUNet (backbone)": ["NAFNet-w16"]}
+RECIPE = ["data.train.patch_size=96", "data.train.batch_size=4", "train.losses=[{name: l1}]",
+          "train.optimizer.name=adamw", "train.optimizer.lr=1e-3", "train.scheduler.name=cosine",
+          "train.scheduler.min_lr=1e-6", "train.log_every=50", "train.samples=0"]
+
+
+def link_pairs(source: Path, names: list[str], destination: Path, prefix: str = "") -> None:
+    for folder in ("input", "target"):
+        ensure_dir(destination / folder)
+        for name in names:
+            link = destination / folder / f"{prefix}{name}"
+            if not link.exists():
+                os.symlink((source / folder / name).resolve(), link)
+
+
+def prepare(task: str, work: Path) -> tuple[Path, Path, dict[str, Path], str]:
+    """Training folder, curve (validation) set, final test sets, metric convention."""
+    data = work / "data"
+    if task == "derain":
+        jorder = REAL / "derain-JORDER-small"
+        names = sorted(p.name for p in (jorder / "input").iterdir())
+        for preset in ("light", "heavy"):
+            synthesize_pairs(SHARED / "clean", data / preset, "derain", preset, 1, 0)
+            names_here = sorted(p.name for p in (data / preset / "input").iterdir())
+            link_pairs(data / preset, names_here, data / "train", prefix=f"{preset}-")
+        link_pairs(jorder, [n for n in names if n.startswith("train-")], data / "train")
+        link_pairs(jorder, [n for n in names if n.startswith("test-")], data / "jorder-test")
+        tests = {"Rain12": REAL / "derain-Rain12", "JORDER-test": data / "jorder-test"}
+        return data / "train", REAL / "derain-Rain12", tests, "y-matlab"
+    synthesize_pairs(SHARED / "clean", data / "train", "dehaze", "sots", 2, 0)
+    return data / "train", REAL / "dehaze-SOTS-indoor", {"SOTS-indoor": REAL / "dehaze-SOTS-indoor"}, "rgb"
+
+
+def per_image_psnr(model, root: Path, convention: str) -> list[float]:
+    dataset = PairedImageDataset.from_folder(root)
+    scores = []
+    for i in range(len(dataset)):
+        item = dataset[i]
+        restored = run_model(model, item["input"][None])[0].numpy().transpose(1, 2, 0)
+        scores.append(psnr_ssim(restored, item["target"].numpy().transpose(1, 2, 0), convention)["psnr"])
+    return scores
+
+
+def calibrate(overrides: list[str], work: Path) -> float:
+    """Training steps per second of this model and recipe (steps 10-40 of a throw-away run, with every
+    training image already decoded, as during almost all of a long run)."""
+    config = load_config(None, [*overrides, f"output_dir={work}", "name=calibration", "train.iterations=10",
+                                "train.checkpoint_every=0", "data.val=null"])
+    trainer = Trainer(config, progress=False, overwrite=True)
+    trainer.fit()
+    for index in range(len(trainer.train_set.pairs)):
+        trainer.train_set.load(index)
+    trainer.config.train.iterations = 40
+    start = time.perf_counter()
+    trainer.fit()
+    return 30 / (time.perf_counter() - start)
+
+
+def run_one(model: str, seed: int, minutes: float, train_root: Path, curve_root: Path, tests: dict[str, Path],
+            convention: str, work: Path) -> dict:
+    base = [*MODELS[model], *RECIPE, f"data.train.root={train_root}", f"seed={seed}"]
+    speed = calibrate(base, work)
+    iterations = max(100, int(minutes * 60 * speed))
+    every = max(1, iterations // 8)
+    slug = "".join(c if c.isalnum() else "_" for c in model).strip("_") + f"-s{seed}"
+    config = load_config(None, [*base, f"output_dir={work}", f"name={slug}", f"train.iterations={iterations}",
+                                f"train.val_every={every}", f"train.checkpoint_every={every}",
+                                f"train.scheduler.warmup_iters={iterations // 50}",
+                                f"data.val={{type: paired, root: {curve_root}}}", f"eval.convention={convention}"])
+    trainer = Trainer(config, progress=True, overwrite=True)
+    trainer.fit()
+    records = [json.loads(line) for line in (trainer.run_dir / "log.jsonl").read_text().splitlines()]
+    curve = [[r["train_seconds"], r["val_psnr"]] for r in records if "val_psnr" in r and "train_seconds" in r]
+    result = {"model": model, "seed": seed, "steps": iterations, "calibrated_steps_per_s": round(speed, 3),
+              "train_seconds": trainer.summary["seconds"], "curve": curve}
+    result["scores"] = {name: per_image_psnr(trainer.model, root, convention) for name, root in tests.items()}
+    return result
+
+
+def interval(differences: list[float]) -> str:
+    d = np.asarray(differences)
+    if len(d) < 2:
+        return f"{d.mean():+.2f} (n=1)"
+    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    return f"{d.mean():+.2f} [{d.mean() - half:+.2f}, {d.mean() + half:+.2f}] (n={len(d)})"
+
+
+def report(results: dict, task: str, minutes: float, seeds: list[int], tests: dict[str, Path], convention: str,
+           out: Path) -> None:
+    runs = results["runs"]
+    models = [m for m in MODELS if any(r["model"] == m for r in runs)]
+    inputs = {name: per_image_input(root, convention) for name, root in tests.items()}
+    lines = [f"`{COMMAND} --task {task} --minutes {minutes:g} --seeds {' '.join(map(str, seeds))}` "
+             f"(equal training time per run, validation excluded; recipe: batch 4 x 96x96, L1, AdamW 1e-3, cosine; "
+             f"convention {convention})", "",
+             "| model | seeds | steps | train min | " + " | ".join(f"{n} PSNR" for n in tests) + " |",
+             "| --- | --- | --- | --- | " + " | ".join("---" for _ in tests) + " |",
+             f"| input | - | - | - | " + " | ".join(f"{np.mean(v):.2f}" for v in inputs.values()) + " |"]
+    for model in models:
+        mine = [r for r in runs if r["model"] == model]
+        cells = []
+        for name in tests:
+            means = np.array([np.mean(r["scores"][name]) for r in mine])
+            cells.append(f"{means.mean():.2f} ± {means.std(ddof=1) if len(means) > 1 else 0.0:.2f}")
+        lines.append(f"| {model} | {len(mine)} | {int(np.mean([r['steps'] for r in mine]))} | "
+                     f"{np.mean([r['train_seconds'] for r in mine]) / 60:.1f} | " + " | ".join(cells) + " |")
+    lines += ["", "Paired differences (dB, mean [95 % interval]): per test image, seeds pooled; and per seed.", "",
+              "| comparison | test set | per image | per seed |", "| --- | --- | --- | --- |"]
+    for model, references in REFERENCES.items():
+        for reference in references:
+            for name in tests:
+                pairs = [(a, b) for a in runs for b in runs
+                         if a["model"] == model and b["model"] == reference and a["seed"] == b["seed"]]
+                if not pairs:
+                    continue
+                per_image = [x - y for a, b in pairs for x, y in zip(a["scores"][name], b["scores"][name])]
+                per_seed = [np.mean(a["scores"][name]) - np.mean(b["scores"][name]) for a, b in pairs]
+                lines.append(f"| {model} - {reference} | {name} | {interval(per_image)} | {interval(per_seed)} |")
+    write_report(out, f"equal_time_{task}", results, lines)
+    plot_curves(runs, models, out / f"equal_time_{task}.png", f"{task}: validation PSNR over training time")
+    print("\n".join(lines))
+
+
+def per_image_input(root: Path, convention: str) -> list[float]:
+    dataset = PairedImageDataset.from_folder(root)
+    return [psnr_ssim(dataset[i]["input"].numpy().transpose(1, 2, 0), dataset[i]["target"].numpy().transpose(1, 2, 0),
+                      convention)["psnr"] for i in range(len(dataset))]
+
+
+def plot_curves(runs: list[dict], models: list[str], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(8, 4.5))
+    for i, model in enumerate(models):
+        for j, run in enumerate(r for r in runs if r["model"] == model):
+            if run["curve"]:
+                t, p = zip(*run["curve"])
+                axis.plot(np.array(t) / 60, p, marker="o", color=f"C{i}", alpha=0.9, label=model if j == 0 else None)
+    axis.set_xlabel("training time (min, validation excluded)")
+    axis.set_ylabel("validation PSNR (dB)")
+    axis.set_title(title)
+    axis.legend(fontsize=8)
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=100)
+    plt.close(figure)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", default="derain", choices=["derain", "dehaze"])
+    parser.add_argument("--minutes", type=float, default=20.0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--out", default="benchmarks/results")
+    parser.add_argument("--work", default=None, help="run folder (default runs/equal-time-TASK)")
+    args = parser.parse_args()
+    work = Path(args.work or f"runs/equal-time-{args.task}")
+    out = Path(args.out)
+    train_root, curve_root, tests, convention = prepare(args.task, work)
+    results_path = out / f"equal_time_{args.task}.json"
+    results = json.loads(results_path.read_text()) if results_path.is_file() else {"command": COMMAND, "runs": []}
+    for seed in args.seeds:  # seed-major: a partial comparison still covers every model
+        for model in args.models:
+            if any(r["model"] == model and r["seed"] == seed and r["minutes"] == args.minutes for r in results["runs"]):
+                continue
+            run = run_one(model, seed, args.minutes, train_root, curve_root, tests, convention, work)
+            results["runs"].append({**run, "minutes": args.minutes})
+            write_report(out, f"equal_time_{args.task}", results, ["(in progress)"])  # never lose a finished run
+            print({k: v for k, v in run.items() if k not in ("curve", "scores")}, flush=True)
+    results["runs"] = [r for r in results["runs"] if r["minutes"] == args.minutes]
+    report(results, args.task, args.minutes, args.seeds, tests, convention, out)
+
+
+if __name__ == "__main__":
+    main()
