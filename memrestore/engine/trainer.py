@@ -228,7 +228,7 @@ class Trainer:
         self.last_scores = state.get("last_scores", {})
         self.skipped = state.get("skipped", 0)
         self.seconds_before = state.get("train_seconds", 0.0)
-        self.finished = state.get("finished", False) and self.step >= self.config.train.iterations
+        self.finished = state.get("finished", False)
         self.summary = state.get("summary", {})
 
     @property
@@ -373,7 +373,8 @@ class Trainer:
             if self.ema is not None:
                 save_checkpoint(self.run_dir / "model_ema", self.ema.module, self.config, step=self.step)
             logger.scalars({"step": self.step, "summary": summary})
-            self.summary, self.finished = summary, True
+            self.finished = True
+            self.summary = summary  # saved with the finished state below
             self.save_checkpoint()
         logger.close()
         self.summary = summary

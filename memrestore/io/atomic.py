@@ -53,12 +53,17 @@ def check_output_folder(path: str | Path) -> Path:
     return path
 
 
-def check_output_file(path: str | Path) -> Path:
-    """Raise ``OutputWriteError`` now if ``path`` cannot be written as a file (it is a folder, or
-    lies under a file)."""
+def _not_a_folder(path: str | Path) -> Path:
     path = Path(path)
     if path.is_dir():
         raise OutputWriteError(f"{path}: is a folder, expected a file name")
+    return path
+
+
+def check_output_file(path: str | Path) -> Path:
+    """Raise ``OutputWriteError`` now if ``path`` cannot be written as a file (it is a folder, or
+    lies under a file)."""
+    path = _not_a_folder(path)
     check_output_folder(path.parent)
     return path
 
@@ -77,18 +82,19 @@ def _publish(tmp: Path, path: Path, exclusive: bool) -> None:
     if not exclusive:
         os.replace(tmp, path)
         return
+    exists = OutputExistsError(f"{path}: exists (created meanwhile by another process?); not replaced")
     try:
         os.link(tmp, path)  # fails with EEXIST if the name exists now, whoever created it
     except OSError as exc:
         if exc.errno == errno.EEXIST:
-            raise OutputExistsError(f"{path}: exists (created meanwhile by another process?); not replaced") from None
+            raise exists from None
         if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
             raise
         # A file system without hard links: claim the name exclusively, then fill it atomically.
         try:
             os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
         except FileExistsError:
-            raise OutputExistsError(f"{path}: exists (created meanwhile by another process?); not replaced") from None
+            raise exists from None
         os.replace(tmp, path)
 
 
@@ -97,8 +103,8 @@ def atomic_path(path: str | Path, exclusive: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it is moved to ``path`` in one step.
 
     ``exclusive``: never replace an existing ``path`` (checked at the moment of the move)."""
-    path = check_output_file(path)
-    ensure_dir(path.parent)
+    path = _not_a_folder(path)
+    ensure_dir(path.parent)  # checks the parents as check_output_file does, then creates them
     try:
         fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=_TEMP_MARK + path.suffix, dir=path.parent)
     except OSError as exc:

@@ -23,17 +23,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .blocks import zero_conv
 from .bsw import BackgroundSelectiveWhitening
 from .memory import (LEVELS, HierarchicalMemory, ItemMemory, MemoryReadout, compactness_loss,
                      hierarchical_regularisers, separateness_loss)
-
-
-def zero_conv(cin: int, cout: int) -> nn.Conv2d:
-    """A 1x1 conv that starts at zero (the fused branch adds nothing until it is trained)."""
-    conv = nn.Conv2d(cin, cout, 1)
-    nn.init.zeros_(conv.weight)
-    nn.init.zeros_(conv.bias)
-    return conv
 
 
 class MemoryAttachment(nn.Module):

@@ -17,6 +17,14 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple
     return F.pad(x, (0, pad_w, 0, pad_h), mode=mode), (h, w)
 
 
+def zero_conv(cin: int, cout: int) -> nn.Conv2d:
+    """A 1x1 conv that starts at zero (a fused branch adds nothing until it is trained)."""
+    conv = nn.Conv2d(cin, cout, 1)
+    nn.init.zeros_(conv.weight)
+    nn.init.zeros_(conv.bias)
+    return conv
+
+
 class ChannelAttention(nn.Module):
     """Squeeze-and-excitation channel attention (global pool -> bottleneck -> sigmoid gate)."""
 

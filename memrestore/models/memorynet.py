@@ -27,7 +27,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .blocks import pad_to_multiple
+from .blocks import pad_to_multiple, zero_conv
 from .interface import RestorationModel
 from .memory import HierarchicalMemory, MemoryReadout, hierarchical_regularisers
 from .mprnet import MPRNet
@@ -69,10 +69,7 @@ class MemoryNet(RestorationModel):
         self.memory = HierarchicalMemory(dim, classes, prototypes, parts, shrink, similarity)
         if memory == "feature":
             self.embed = nn.Conv2d(3, dim, 3, padding=1)
-            self.inject = nn.ModuleList(nn.Conv2d(dim, n_feat, 1) for _ in range(3))
-            for layer in self.inject:
-                nn.init.zeros_(layer.weight)
-                nn.init.zeros_(layer.bias)
+            self.inject = nn.ModuleList(zero_conv(dim, n_feat) for _ in range(3))
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         padded, (h, w) = pad_to_multiple(x, self.size_multiple)
