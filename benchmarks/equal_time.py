@@ -44,13 +44,23 @@ COMMAND = ".venv/bin/python benchmarks/equal_time.py"
 REAL = SHARED / "real"
 MODELS = {
     "NAFNet-w16": ["model.name=nafnet", "model.width=16", "model.enc_blk_nums=[1, 1, 1, 8]"],
-    "FastUNet (backbone)": ["model.name=fastunet"],
-    "FastUNet + hierarchical memory": ["model.name=fastunet", "model.memories={bottleneck: {kind: hierarchical}}"],
+    "FastUNet (backbone)": ["model.name=fastunet", "model.global_context=false"],
+    "FastUNet + hierarchical memory": ["model.name=fastunet", "model.global_context=false",
+                                       "model.memories={bottleneck: {kind: hierarchical}}"],
+    "FastUNet + global context + hierarchical memory": ["model.name=fastunet", "model.global_context=true",
+                                                         "model.memories={bottleneck: {kind: hierarchical}}"],
+    "FastUNet-GC (backbone)": ["model.name=fastunet", "model.global_context=true"],
     "FastUNet + channel attention": ["model.name=unet", "model.width=32", "model.depths=[1, 1, 1]", "model.middle=2",
                                      "model.channel_attention=true", "model.activation=relu", "model.unshuffle=2"],
 }
-REFERENCES = {"FastUNet + hierarchical memory": ["NAFNet-w16", "FastUNet (backbone)"], "FastUNet (backbone)": ["NAFNet-w16"],
-              "FastUNet + channel attention": ["NAFNet-w16", "FastUNet (backbone)"]}
+REFERENCES = {  # model: the models its paired differences are taken against
+    "FastUNet (backbone)": ["NAFNet-w16"],
+    "FastUNet + hierarchical memory": ["NAFNet-w16", "FastUNet (backbone)"],
+    "FastUNet + channel attention": ["NAFNet-w16", "FastUNet (backbone)"],
+    "FastUNet-GC (backbone)": ["NAFNet-w16", "FastUNet (backbone)"],
+    "FastUNet + global context + hierarchical memory": ["NAFNet-w16", "FastUNet-GC (backbone)",
+                                                        "FastUNet + hierarchical memory"],
+}
 RECIPE = ["data.train.patch_size=96", "data.train.batch_size=4", "train.losses=[{name: l1}]",
           "train.optimizer.name=adamw", "train.optimizer.lr=1e-3", "train.scheduler.name=cosine",
           "train.scheduler.min_lr=1e-6", "train.log_every=50", "train.samples=0"]
@@ -113,9 +123,9 @@ def calibrate(overrides: list[str], work: Path, warmup: int = 30, steps: int = 3
     return float(np.median(rates))
 
 
-def run_one(model: str, seed: int, minutes: float, train_root: Path, curve_root: Path, tests: dict[str, Path],
-            convention: str, work: Path) -> dict:
-    base = [*MODELS[model], *RECIPE, f"data.train.root={train_root}", f"seed={seed}"]
+def run_one(model: str, seed: int, minutes: float, ema: float, train_root: Path, curve_root: Path,
+            tests: dict[str, Path], convention: str, work: Path) -> dict:
+    base = [*MODELS[model], *RECIPE, f"data.train.root={train_root}", f"seed={seed}", f"train.ema={ema}"]
     speed = calibrate(base, work)
     iterations = max(100, int(minutes * 60 * speed))
     every = max(1, iterations // 8)
@@ -127,10 +137,14 @@ def run_one(model: str, seed: int, minutes: float, train_root: Path, curve_root:
     trainer = Trainer(config, progress=True, overwrite=True)
     trainer.fit()
     records = [json.loads(line) for line in (trainer.run_dir / "log.jsonl").read_text().splitlines()]
-    curve = [[r["train_seconds"], r["val_psnr"]] for r in records if "val_psnr" in r and "train_seconds" in r]
-    result = {"model": model, "seed": seed, "steps": iterations, "calibrated_steps_per_s": round(speed, 3),
+    key = "val_ema_psnr" if ema > 0 else "val_psnr"  # the weights that are scored
+    curve = [[r["train_seconds"], r[key]] for r in records if key in r and "train_seconds" in r]
+    result = {"model": model, "seed": seed, "ema": ema, "steps": iterations, "calibrated_steps_per_s": round(speed, 3),
               "train_seconds": trainer.summary["seconds"], "curve": curve}
-    result["scores"] = {name: per_image_psnr(trainer.model, root, convention) for name, root in tests.items()}
+    scored = trainer.ema.module if trainer.ema is not None else trainer.model
+    result["scores"] = {name: per_image_psnr(scored, root, convention) for name, root in tests.items()}
+    if trainer.ema is not None:  # the raw weights too, to show what the average adds
+        result["scores_raw"] = {name: per_image_psnr(trainer.model, root, convention) for name, root in tests.items()}
     return result
 
 
@@ -142,15 +156,15 @@ def interval(differences: list[float]) -> str:
     return f"{d.mean():+.2f} [{d.mean() - half:+.2f}, {d.mean() + half:+.2f}] (n={len(d)})"
 
 
-def report(results: dict, task: str, minutes: float, seeds: list[int], tests: dict[str, Path], convention: str,
-           out: Path) -> None:
+def report(results: dict, task: str, minutes: float, ema: float, seeds: list[int], tests: dict[str, Path],
+           convention: str, out: Path) -> None:
     """Markdown table and curves of the runs at this budget (the JSON keeps every budget's runs)."""
-    runs = [r for r in results["runs"] if r["minutes"] == minutes and r["seed"] in seeds]
+    runs = [r for r in results["runs"] if r["minutes"] == minutes and r["seed"] in seeds and r.get("ema", 0.0) == ema]
     models = [m for m in MODELS if any(r["model"] == m for r in runs)]
     inputs = {name: per_image_input(root, convention) for name, root in tests.items()}
-    lines = [f"`{COMMAND} --task {task} --minutes {minutes:g} --seeds {' '.join(map(str, seeds))}` "
-             f"(equal training time per run, validation excluded; recipe: batch 4 x 96x96, L1, AdamW 1e-3, cosine; "
-             f"convention {convention})", "",
+    lines = [f"`{COMMAND} --task {task} --minutes {minutes:g} --ema {ema:g} --seeds {' '.join(map(str, seeds))}` "
+             f"(equal training time per run, validation excluded; recipe: batch 4 x 96x96, L1, AdamW 1e-3, cosine"
+             f"{f', scored with the EMA weights (decay {ema:g})' if ema else ''}; convention {convention})", "",
              "| model | seeds | steps | train min | " + " | ".join(f"{n} PSNR" for n in tests) + " |",
              "| --- | --- | --- | --- | " + " | ".join("---" for _ in tests) + " |",
              f"| input | - | - | - | " + " | ".join(f"{np.mean(v):.2f}" for v in inputs.values()) + " |"]
@@ -213,6 +227,7 @@ def main() -> None:
     parser.add_argument("--task", default="derain", choices=["derain", "dehaze"])
     parser.add_argument("--minutes", type=float, default=20.0)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--ema", type=float, default=0.0, help="EMA decay of the scored weights (0: raw weights)")
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--out", default="benchmarks/results")
     parser.add_argument("--work", default=None, help="run folder (default runs/equal-time-TASK)")
@@ -224,13 +239,14 @@ def main() -> None:
     results = json.loads(results_path.read_text()) if results_path.is_file() else {"command": COMMAND, "runs": []}
     for seed in args.seeds:  # seed-major: a partial comparison still covers every model
         for model in args.models:
-            if any(r["model"] == model and r["seed"] == seed and r["minutes"] == args.minutes for r in results["runs"]):
+            if any(r["model"] == model and r["seed"] == seed and r["minutes"] == args.minutes
+                   and r.get("ema", 0.0) == args.ema for r in results["runs"]):
                 continue
-            run = run_one(model, seed, args.minutes, train_root, curve_root, tests, convention, work)
+            run = run_one(model, seed, args.minutes, args.ema, train_root, curve_root, tests, convention, work)
             results["runs"].append({**run, "minutes": args.minutes})
             write_report(out, f"equal_time_{args.task}", results, ["(in progress)"])  # never lose a finished run
             print({k: v for k, v in run.items() if k not in ("curve", "scores")}, flush=True)
-    report(results, args.task, args.minutes, args.seeds, tests, convention, out)
+    report(results, args.task, args.minutes, args.ema, args.seeds, tests, convention, out)
 
 
 if __name__ == "__main__":

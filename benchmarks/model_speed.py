@@ -36,6 +36,12 @@ MODELS: dict[str, Callable[[], torch.nn.Module]] = {
     "memrestore FastUNet (backbone)": lambda: build_model("fastunet"),
     "FastUNet + hierarchical memory at bottleneck (the fast memory network)": lambda: build_model(
         "fastunet", memories={"bottleneck": {"kind": "hierarchical"}}),
+    "FastUNet + global context + hierarchical memory at bottleneck": lambda: build_model(
+        "fastunet", global_context=True, memories={"bottleneck": {"kind": "hierarchical"}}),
+    "FastUNet middle 4 + global context + hierarchical memory at bottleneck": lambda: build_model(
+        "fastunet", middle=4, global_context=True, memories={"bottleneck": {"kind": "hierarchical"}}),
+    "FastUNet width 40 + global context + hierarchical memory at bottleneck": lambda: build_model(
+        "fastunet", width=40, global_context=True, memories={"bottleneck": {"kind": "hierarchical"}}),
     "FastUNet + item memory at bottleneck": lambda: build_model("fastunet", memories={"bottleneck": {"kind": "items"}}),
     "FastUNet + hierarchical memory at encoder2": lambda: build_model("fastunet", memories={"encoder2": {"kind": "hierarchical"}}),
     "FastUNet + hierarchical memory at input": lambda: build_model("fastunet", memories={"input": {"kind": "hierarchical"}}),

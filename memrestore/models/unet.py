@@ -32,12 +32,14 @@ from .interface import RestorationModel
 
 class UNet(RestorationModel):
     """Residual U-Net; ``depths[i]`` blocks at level i, ``width`` channels at full resolution;
-    ``channel_attention=False`` gives a finite receptive field (tiles exactly)."""
+    ``channel_attention=False`` gives a finite receptive field (tiles exactly); ``middle_attention``
+    overrides it for the middle stack alone (global context at the lowest resolution, where pooling
+    costs next to nothing)."""
 
     def __init__(
         self, width: int = 24, depths: list[int] | None = None, middle: int = 2, in_channels: int = 3,
         channel_attention: bool = True, activation: str = "gelu", unshuffle: int = 1,
-        memories: Optional[dict[str, dict[str, Any]]] = None,
+        memories: Optional[dict[str, dict[str, Any]]] = None, middle_attention: Optional[bool] = None,
     ) -> None:
         super().__init__()
         depths = [2, 2] if depths is None else list(depths)
@@ -55,7 +57,8 @@ class UNet(RestorationModel):
             self.places[f"encoder{level}"] = channels
             self.downs.append(nn.Conv2d(channels, channels * 2, 2, stride=2))
             channels *= 2
-        self.middle = stack(channels, middle, channel_attention, activation)
+        self.middle = stack(channels, middle, channel_attention if middle_attention is None else middle_attention,
+                            activation)
         self.places["bottleneck"] = channels
         for depth in reversed(depths):
             self.ups.append(nn.Sequential(nn.Conv2d(channels, channels * 2, 1), nn.PixelShuffle(2)))
@@ -83,10 +86,10 @@ class UNet(RestorationModel):
 
 
 def fast_unet(width: int = 32, depths: list[int] | None = None, middle: int = 2,
-              memories: Optional[dict[str, dict[str, Any]]] = None) -> UNet:
+              memories: Optional[dict[str, dict[str, Any]]] = None, global_context: bool = False) -> UNet:
     """The CPU-first backbone: a U-Net of dense 3x3 conv + ReLU residual blocks at half resolution
     (pixel-unshuffle 2), no normalisation, no global pooling. Defaults: width 32, depths [1, 1, 1],
     middle 2: of the sizes measured against NAFNet-w16 (RESULTS.md), the largest that stays well
     above twice its training and inference speed with a memory attached."""
     return UNet(width, [1, 1, 1] if depths is None else depths, middle, channel_attention=False, activation="relu",
-                unshuffle=2, memories=memories)
+                unshuffle=2, memories=memories, middle_attention=global_context)
