@@ -1,6 +1,6 @@
 """Which building blocks are fast on this CPU: the measurements a CPU-first backbone is designed from.
 
-    .venv/bin/python benchmarks/blocks_speed.py [--channels 32] [--rounds 5] [--out benchmarks/results]
+    .venv/bin/python -m benchmarks.blocks_speed [--channels 32] [--rounds 5] [--out benchmarks/results]
 
 Every block maps a C-channel feature map to a C-channel one. Inference: one 1 x C x 256 x 256 map,
 no gradients. Training: forward + backward of a 4 x C x 96 x 96 map (the issue's training batch at
@@ -23,9 +23,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from memrestore.models.complexity import count_macs
-from report import write_report
+from benchmarks.report import write_report
 
-COMMAND = ".venv/bin/python benchmarks/blocks_speed.py"
+COMMAND = ".venv/bin/python -m benchmarks.blocks_speed"
 
 
 class LayerNorm2d(nn.Module):

@@ -1,6 +1,6 @@
 """Models compared at an equal wall-clock training budget on real test pairs they never saw.
 
-    .venv/bin/python benchmarks/equal_time.py --task derain [--minutes 20] [--seeds 0] [--models ...]
+    .venv/bin/python -m benchmarks.equal_time --task derain [--minutes 20] [--seeds 0] [--models ...]
 
 Every model trains through ``memrestore train``'s Trainer with one recipe (batch 4 x 96x96 crops,
 L1, AdamW lr 1e-3, 2 % warm-up then cosine to 1e-6) for the same training time: a short calibration
@@ -30,17 +30,17 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from report import SHARED, write_report
+from benchmarks.report import SHARED, write_report
 
-from memrestore.config import load_config
-from memrestore.data.paired import PairedImageDataset
+from memrestore.recipes import load_config
+from memrestore.data.paired_dataset import PairedImageDataset
 from memrestore.data.synth import synthesize_pairs
 from memrestore.engine.trainer import Trainer
 from memrestore.inference import run_model
 from memrestore.io.atomic import atomic_path, ensure_dir
 from memrestore.metrics import psnr_ssim
 
-COMMAND = ".venv/bin/python benchmarks/equal_time.py"
+COMMAND = ".venv/bin/python -m benchmarks.equal_time"
 REAL = SHARED / "real"
 MODELS = {
     "NAFNet-w16": ["model.name=nafnet", "model.width=16", "model.enc_blk_nums=[1, 1, 1, 8]"],

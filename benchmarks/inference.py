@@ -1,6 +1,6 @@
 """Inference speed and peak memory on large photos: whole image vs tiled, fp32 vs bf16, channels-last.
 
-    .venv/bin/python benchmarks/inference.py [--sizes 1 4 12] [--max-memory 2GB] [--families ...] [--modes ...]
+    .venv/bin/python -m benchmarks.inference [--sizes 1 4 12] [--max-memory 2GB] [--families ...] [--modes ...]
 
 Each configuration runs in a fresh subprocess, so its peak resident memory (ru_maxrss, the whole
 process including the Python/torch runtime) is its own. Models are randomly initialised (speed and
@@ -16,9 +16,9 @@ import json
 import platform
 import subprocess
 import sys
-from report import write_report
+from benchmarks.report import write_report
 
-COMMAND = ".venv/bin/python benchmarks/inference.py"
+COMMAND = ".venv/bin/python -m benchmarks.inference"
 FAMILIES = {
     "unet (demo, w24)": {"name": "unet", "width": 24, "depths": [2, 2], "middle": 2},
     "memorynet (cpu config)": {"name": "memorynet", "n_feat": 16, "scale_unetfeats": 8, "scale_orsnetfeats": 8, "num_cab": 2},

@@ -1,7 +1,7 @@
 """MCLIR (SPN loss) on two architecture families, with and without SPN, several seeds, one budget;
 plus the step-time overhead of the negative models.
 
-    .venv/bin/python benchmarks/mclir_comparison.py [--seeds 0 1 2] [--steps 400]
+    .venv/bin/python -m benchmarks.mclir_comparison [--seeds 0 1 2] [--steps 400]
 
 Architectures: memrestore's U-Net (memrestore/configs/demo.yaml sizes) and spandrel's NAFNet
 (width 16, 4 levels). "+ SPN" uses the published defaults (4 negatives, intervals 100/200/500/1000,
@@ -16,13 +16,12 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from rain12 import input_baseline, plot_runs, run_grid, summary_lines
-from report import ROOT
+from benchmarks.rain12 import input_baseline, plot_runs, run_grid, summary_lines
+from benchmarks.report import write_report
 
-from memrestore.io.atomic import atomic_write_text
 
-COMMAND = ".venv/bin/python benchmarks/mclir_comparison.py"
-CONFIG = ROOT / "memrestore" / "configs" / "demo.yaml"
+COMMAND = ".venv/bin/python -m benchmarks.mclir_comparison"
+CONFIG = "demo"
 NAFNET = ["model={name: nafnet, width: 16, enc_blk_nums: [1, 1, 1, 1], dec_blk_nums: [1, 1, 1, 1]}"]
 COMMON = ["data.train.batch_size=4", "train.checkpoint_every=0"]
 SPN = ["model.spn.enabled=true"]
@@ -45,7 +44,7 @@ def main() -> None:
     parser.add_argument("--work", default="runs/mclir-comparison")
     args = parser.parse_args()
     out = Path(args.out)
-    rows = run_grid(out / "mclir_comparison.json", Path(args.work), VARIANTS, args.seeds, args.steps, COMMAND)
+    results, rows = run_grid(out / "mclir_comparison.json", Path(args.work), VARIANTS, args.seeds, args.steps, COMMAND)
     baseline = input_baseline()
     reference = lambda v: v.split(" + SPN")[0]
     lines = [f"`{COMMAND} --steps {args.steps} --seeds {' '.join(map(str, args.seeds))}`", "",
@@ -60,7 +59,7 @@ def main() -> None:
             overhead = (np.mean(spn) / np.mean(plain) - 1) / 0.9
             lines.append(f"- {arch}: SPN step-time overhead while active: {overhead:+.0%} "
                          f"(4 negative forward passes + feature distances; whole run {np.mean(spn) / np.mean(plain) - 1:+.0%})")
-    atomic_write_text(out / "mclir_comparison.md", "\n".join(lines) + "\n")
+    write_report(out, "mclir_comparison", results, lines)
     plot_runs(rows, list(VARIANTS), out / "mclir_comparison.png", "MCLIR (SPN) on Rain12")
     print("\n".join(lines))
 

@@ -1,6 +1,6 @@
 """Metric speed on a 12-megapixel pair (4000x3000 RGB, uint8), per convention.
 
-    .venv/bin/python benchmarks/metrics_speed.py [--out benchmarks/results]
+    .venv/bin/python -m benchmarks.metrics_speed [--out benchmarks/results]
 
 Writes metrics_speed.json and metrics_speed.md (with this command) into --out. Each figure is the
 best of --repeats runs.
@@ -14,10 +14,10 @@ import time
 
 import numpy as np
 
-from report import write_report
+from benchmarks.report import write_report
 from memrestore.metrics import CONVENTIONS, psnr, ssim
 
-COMMAND = ".venv/bin/python benchmarks/metrics_speed.py"
+COMMAND = ".venv/bin/python -m benchmarks.metrics_speed"
 
 
 def best_time(fn, repeats: int) -> float:

@@ -1,12 +1,12 @@
 """MGID ablation on real rain: no memory / memory / memory + BSW, trained on synthetic time-lapse.
 
-    .venv/bin/python benchmarks/mgid_ablation.py [--seeds 0 1 2] [--steps 400] [--variants ...]
+    .venv/bin/python -m benchmarks.mgid_ablation [--seeds 0 1 2] [--steps 400] [--variants ...]
 
 Training data: ``memrestore synth --task timelapse --preset light --frames 8`` on the 92 clean photos
 of ../shared/data/clean (92 static scenes x 8 rainy frames, independent rain per frame, +-4 %
 illumination drift); every frame is supervised by its scene's pseudo-clean background (25th
 percentile over the 8 frames), never by the clean photo. Test: Rain12, Y (MATLAB), full images
-(benchmarks/rain12.py). Model: configs/mgid/derain_timelapse_cpu.yaml. Writes mgid_ablation.{json,md,png}.
+(benchmarks/rain12.py). Model: memrestore/configs/mgid/derain_timelapse_cpu.yaml. Writes mgid_ablation.{json,md,png}.
 """
 
 from __future__ import annotations
@@ -14,14 +14,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rain12 import input_baseline, plot_runs, run_grid, summary_lines
-from report import ROOT, SHARED
+from benchmarks.rain12 import input_baseline, plot_runs, run_grid, summary_lines
+from benchmarks.report import SHARED, write_report
 
 from memrestore.data.synth import synthesize_pairs
-from memrestore.io.atomic import atomic_write_text
 
-COMMAND = ".venv/bin/python benchmarks/mgid_ablation.py"
-CONFIG = ROOT / "configs" / "mgid" / "derain_timelapse_cpu.yaml"
+COMMAND = ".venv/bin/python -m benchmarks.mgid_ablation"
+CONFIG = "mgid/derain_timelapse_cpu"
 VARIANTS = {
     "no memory (U-Net)": (CONFIG, ["model.memory_items=0", "model.bsw=0"]),
     "memory": (CONFIG, ["model.bsw=0"]),
@@ -46,14 +45,14 @@ def main() -> None:
     train_root = work / "timelapse"
     if chosen:
         synthesize_pairs(SHARED / "clean", train_root, "timelapse", "light", frames=8, seed=0)
-    rows = run_grid(out / "mgid_ablation.json", work, chosen, args.seeds, args.steps, COMMAND, train_root)
+    results, rows = run_grid(out / "mgid_ablation.json", work, chosen, args.seeds, args.steps, COMMAND, train_root)
     baseline = input_baseline()
     lines = [f"`{COMMAND} --steps {args.steps} --seeds {' '.join(map(str, args.seeds))} --variants ...`", "",
              f"Rain12 (12 real pairs), convention y-matlab; input {baseline['psnr']:.2f} dB / {baseline['ssim']:.4f}. "
-             f"{args.steps} steps of 2 scenes x 4 frames x 64x64 per run, configs/mgid/derain_timelapse_cpu.yaml; "
+             f"{args.steps} steps of 2 scenes x 4 frames x 64x64 per run, memrestore/configs/mgid/derain_timelapse_cpu.yaml; "
              "trained on synthetic time-lapse (92 scenes x 8 frames) with pseudo-clean (25th percentile) targets.", "",
              *summary_lines(rows, list(VARIANTS), lambda v: "no memory (U-Net)")]
-    atomic_write_text(out / "mgid_ablation.md", "\n".join(lines) + "\n")
+    write_report(out, "mgid_ablation", results, lines)
     plot_runs(rows, list(VARIANTS), out / "mgid_ablation.png", "MGID ablation on Rain12")
     print("\n".join(lines))
 

@@ -1,6 +1,6 @@
 """Do rain regions read different MGID memory items than background? Measured on real rain (Rain12).
 
-    .venv/bin/python benchmarks/mgid_memory_usage.py [--runs runs/mgid-ablation] [--seeds 0 1 2]
+    .venv/bin/python -m benchmarks.mgid_memory_usage [--runs runs/mgid-ablation] [--seeds 0 1 2]
 
 For each trained MGID run of benchmarks/mgid_ablation.py ("memory", "memory + BSW"), every Rain12
 image is restored and the memory's addressing weights (one row per bottleneck cell, 1/4 resolution)
@@ -21,14 +21,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rain12 import RAIN12
-from report import write_report
+from benchmarks.rain12 import RAIN12
+from benchmarks.report import write_report
 
 from memrestore.api import load_model
-from memrestore.data.paired import PairedImageDataset
+from memrestore.data.paired_dataset import PairedImageDataset
 from memrestore.inspect_memory import memory_maps, save_memory_figure
 
-COMMAND = ".venv/bin/python benchmarks/mgid_memory_usage.py"
+COMMAND = ".venv/bin/python -m benchmarks.mgid_memory_usage"
 VARIANTS = {  # ablation variant -> run-folder slug (benchmarks/rain12.py)
     "memory": "memory", "memory + BSW": "memory___BSW",
     "memory, items from first queries": "memory__items_from_first_queries",

@@ -1,6 +1,6 @@
 """Whole models side by side on this CPU: inference and training speed as ratios to NAFNet-w16.
 
-    .venv/bin/python benchmarks/model_speed.py [--rounds 3] [--out benchmarks/results]
+    .venv/bin/python -m benchmarks.model_speed [--rounds 3] [--out benchmarks/results]
 
 Each model gets random weights; inference restores one 512 x 512 image (fp32, no gradients; also
 1, 4 and 12 megapixels with --sizes, to show how cost grows with size) and a training step is
@@ -22,16 +22,16 @@ from typing import Callable
 
 import torch
 
-from memrestore.config import load_config
+from memrestore.recipes import load_config
 from memrestore.models import build_model, final_output
 from memrestore.models.complexity import count_macs, count_parameters
-from report import ROOT, write_report
+from benchmarks.report import write_report
 
-COMMAND = ".venv/bin/python benchmarks/model_speed.py"
+COMMAND = ".venv/bin/python -m benchmarks.model_speed"
 MODELS: dict[str, Callable[[], torch.nn.Module]] = {
     "NAFNet width 16, enc [1,1,1,8] (spandrel)": lambda: build_model("nafnet", width=16, enc_blk_nums=[1, 1, 1, 8]),
     "memrestore U-Net width 24 (demo)": lambda: build_model("unet", width=24, depths=[2, 2], middle=2),
-    "memrestore MemoryNet (configs/memorynet/derain_cpu.yaml)": lambda: _from_config("configs/memorynet/derain_cpu.yaml"),
+    "memrestore MemoryNet (memrestore/configs/memorynet/derain_cpu.yaml)": lambda: _from_config("memorynet/derain_cpu"),
     "memrestore MGID (default)": lambda: build_model("mgid"),
     "memrestore FastUNet (backbone)": lambda: build_model("fastunet"),
     "FastUNet + hierarchical memory at bottleneck (the fast memory network)": lambda: build_model(
@@ -50,7 +50,7 @@ VARIANTS = {"fp32": (False, False), "bf16 autocast": (True, False), "channels-la
 
 
 def _from_config(relative: str) -> torch.nn.Module:
-    model = load_config(ROOT / relative).model
+    model = load_config(relative).model
     return build_model(model.name, **model.options)
 
 

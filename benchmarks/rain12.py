@@ -17,14 +17,14 @@ from typing import Callable
 
 import numpy as np
 
-from report import SHARED
+from benchmarks.report import SHARED, write_report
 
-from memrestore.config import load_config
+from memrestore.recipes import load_config
 from memrestore.data.synth import synthesize_pairs
-from memrestore.data.paired import PairedImageDataset
+from memrestore.data.paired_dataset import PairedImageDataset
 from memrestore.engine.evaluate import evaluate_model
 from memrestore.engine.trainer import Trainer
-from memrestore.io.atomic import atomic_path, atomic_write_text
+from memrestore.io.atomic import atomic_path
 from memrestore.metrics.folders import evaluate_folders, mean_row
 
 RAIN12 = SHARED / "real" / "derain-Rain12"
@@ -36,10 +36,11 @@ def synthesize_training_set(root: Path, renderings: int = 2, seed: int = 0) -> P
     return root
 
 
-def run_grid(results_path: Path, work: Path, variants: dict[str, tuple[Path, list[str]]], seeds: list[int],
+def run_grid(results_path: Path, work: Path, variants: dict[str, tuple[str, list[str]]], seeds: list[int],
              steps: int, command: str, train_root: Path | None = None, test_root: Path = RAIN12,
-             convention: str = "y-matlab") -> list[dict]:
-    """Train and test every (variant, seed) not already in ``results_path``; returns this step count's runs.
+             convention: str = "y-matlab") -> tuple[dict, list[dict]]:
+    """Train and test every (variant, seed) not already in ``results_path``; returns all results and
+    this step count's runs. ``variants``: name -> (recipe, overrides).
     ``train_root``: the training data (default: ``synthesize_training_set``'s light rain); ``test_root``
     (paired layout) and ``convention``: the test set and its metric (default Rain12, Y MATLAB)."""
     results = json.loads(results_path.read_text()) if results_path.is_file() else {"command": command, "runs": []}
@@ -61,10 +62,9 @@ def run_grid(results_path: Path, work: Path, variants: dict[str, tuple[Path, lis
             run = {"variant": variant, "seed": seed, "steps": steps, "psnr": scores["psnr"], "ssim": scores["ssim"],
                    "train_seconds": trainer.summary["seconds"], "wall_seconds": round(time.perf_counter() - start, 1)}
             results["runs"].append(run)
-            results_path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(results_path, json.dumps(results, indent=2) + "\n")  # never lose a finished run
+            write_report(results_path.parent, results_path.stem, results, ["(in progress)"])  # never lose a finished run
             print(run, flush=True)
-    return [r for r in results["runs"] if r["steps"] == steps]
+    return results, [r for r in results["runs"] if r["steps"] == steps]
 
 
 def input_baseline(test_root: Path = RAIN12, convention: str = "y-matlab") -> dict:

@@ -1,6 +1,6 @@
 """Synthetic realism: input-PSNR distribution of each synthetic set beside the matching real set.
 
-    .venv/bin/python benchmarks/realism.py [--seed 0] [--out benchmarks/results]
+    .venv/bin/python -m benchmarks.realism [--seed 0] [--out benchmarks/results]
 
 For derain (preset light), raindrop, dehaze (preset sots) and deblur, ``memrestore synth`` is run on
 every clean photo of ../shared/data/clean (CBSD68 + Kodak24, 92 photos, one rendering each) into
@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from report import SHARED, write_report
+from benchmarks.report import SHARED, write_report
 
 from memrestore.data.synth import synthesize_pairs
 from memrestore.metrics.folders import evaluate_folders
 
-COMMAND = ".venv/bin/python benchmarks/realism.py"
+COMMAND = ".venv/bin/python -m benchmarks.realism"
 TASKS = {  # task -> (synth preset, real set)
     "derain": ("light", "derain-Rain12"),
     "raindrop": (None, "raindrop"),

@@ -1,6 +1,6 @@
 """Pseudo-clean background of a time-lapse scene: which per-pixel estimate is closest to the truth.
 
-    .venv/bin/python benchmarks/timelapse_background.py [--frames 8] [--noise 0.02]
+    .venv/bin/python -m benchmarks.timelapse_background [--frames 8] [--noise 0.02]
 
 On ``memrestore synth --task timelapse --preset light`` sequences of the 92 clean photos of
 ../shared/data/clean (the MGID ablation's training data), PSNR (RGB) of each estimate against the clean
@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from report import SHARED, write_report
+from benchmarks.report import SHARED, write_report
 
 from memrestore.data.synth import synthesize_pairs
-from memrestore.data.timelapse import estimate_background, read_timelapse
+from memrestore.data.timelapse_dataset import estimate_background, read_timelapse
 from memrestore.io import read_image, to_float_rgb
 from memrestore.metrics import psnr
 
-COMMAND = ".venv/bin/python benchmarks/timelapse_background.py"
+COMMAND = ".venv/bin/python -m benchmarks.timelapse_background"
 ESTIMATES = {
     "one rainy frame": lambda frames: frames[0],
     "median": lambda frames: estimate_background(frames, "median"),

@@ -1,7 +1,7 @@
 """Training throughput of the demo recipe on this machine: fp32 vs bf16 autocast vs channels-last,
 and the fraction of step time spent waiting for data.
 
-    .venv/bin/python benchmarks/train_throughput.py [--steps 60] [--out benchmarks/results]
+    .venv/bin/python -m benchmarks.train_throughput [--steps 60] [--out benchmarks/results]
 
 Uses the demo's synthetic-rain data (written to a temporary folder) and the demo config (U-Net
 width 24, batch 8, 64x64 patches). Each variant trains --steps steps after --warmup untimed ones.
@@ -14,17 +14,16 @@ import argparse
 import platform
 import tempfile
 import time
-from importlib import resources
 from pathlib import Path
 
 import torch
 
-from memrestore.config import load_config
+from memrestore.recipes import load_config
 from memrestore.demo import synthesize
 from memrestore.engine.trainer import Trainer
-from report import write_report
+from benchmarks.report import write_report
 
-COMMAND = ".venv/bin/python benchmarks/train_throughput.py"
+COMMAND = ".venv/bin/python -m benchmarks.train_throughput"
 VARIANTS = {
     "fp32": [],
     "bf16 autocast": ["train.amp=bf16"],
@@ -54,7 +53,7 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="memrestore-bench-"))
     train_root, _ = synthesize(work / "data")
-    demo = Path(str(resources.files("memrestore") / "configs" / "demo.yaml"))
+    demo = "demo"
     rows = []
     for name, extra in VARIANTS.items():
         config = load_config(demo, [f"data.train.root={train_root}", f"output_dir={work}", "name=bench",

@@ -1,6 +1,6 @@
 """The training engine's own cost: ``memrestore train``'s Trainer against a bare PyTorch loop.
 
-    .venv/bin/python benchmarks/trainer_overhead.py [--steps 60] [--rounds 3] [--out benchmarks/results]
+    .venv/bin/python -m benchmarks.trainer_overhead [--steps 60] [--rounds 3] [--out benchmarks/results]
 
 Both run the same model, optimiser (AdamW), loss (L1) and batch shape (4 x 3 x 96 x 96). The bare loop
 reuses two random tensors (zero_grad, forward, loss, backward, step: nothing else); the Trainer reads
@@ -21,14 +21,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from report import write_report
+from benchmarks.report import write_report
 
-from memrestore.config import load_config
+from memrestore.recipes import load_config
 from memrestore.engine.trainer import Trainer
 from memrestore.io import write_image
 from memrestore.models import build_model, final_output
 
-COMMAND = ".venv/bin/python benchmarks/trainer_overhead.py"
+COMMAND = ".venv/bin/python -m benchmarks.trainer_overhead"
 MODELS = {
     "NAFNet-w16 [1,1,1,8]": ["model.name=nafnet", "model.width=16", "model.enc_blk_nums=[1, 1, 1, 8]"],
     "FastUNet + hierarchical memory": ["model.name=fastunet", "model.memories={bottleneck: {kind: hierarchical}}"],

@@ -18,9 +18,9 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "load": "memrestore.api",
-    "build_model": "memrestore.api",
+    "model_from_config": "memrestore.models",
     "Restorer": "memrestore.api",
-    "load_config": "memrestore.config",
+    "load_config": "memrestore.recipes",
     "Config": "memrestore.config",
     "read_image": "memrestore.io",
     "write_image": "memrestore.io",

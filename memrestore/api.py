@@ -1,4 +1,4 @@
-"""The Python API: build models, load checkpoints, restore numpy / PIL / tensor images.
+"""The Python API: load checkpoints and restore numpy / PIL / tensor images.
 
     import memrestore
     model = memrestore.load("runs/demo/model.safetensors", device="auto")
@@ -20,15 +20,11 @@ from .config import Config
 from .device import resolve_device
 from .errors import CheckpointError, NonFiniteOutputError
 from .inference import InferenceOptions, restore
-from .io.images import from_float
-from .models import build_model as _build
+from .io.arrays import array_to_pil, from_rgb01, pil_to_array, to_rgb01
+from .models import model_from_config
+from .tensors import chw_to_hwc, hwc_to_chw
 
 ImageLike = Union[np.ndarray, Image.Image, torch.Tensor]
-
-
-def build_model(config: Config) -> nn.Module:
-    """Instantiate the architecture named in ``config.model`` (weights freshly initialised)."""
-    return _build(config.model.name, **config.model.options)
 
 
 class Restorer:
@@ -57,41 +53,18 @@ class Restorer:
 
     def restore_array(self, rgb01: np.ndarray) -> np.ndarray:
         """Float32 HxWx3 in [0, 1] -> restored float32 HxWx3."""
-        x = torch.from_numpy(np.ascontiguousarray(rgb01.transpose(2, 0, 1), dtype=np.float32))
-        return self.restore_tensor(x).numpy().transpose(1, 2, 0)
+        return chw_to_hwc(self.restore_tensor(hwc_to_chw(rgb01)))
 
     def __call__(self, image: ImageLike) -> ImageLike:
         if isinstance(image, torch.Tensor):
             return self.restore_tensor(image)
         if isinstance(image, Image.Image):
-            return self._restore_pil(image)
+            return array_to_pil(self._restore_numpy(pil_to_array(image)))
         return self._restore_numpy(np.asarray(image))
 
     def _restore_numpy(self, array: np.ndarray) -> np.ndarray:
-        if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
-            raise ValueError(f"expected an HxW, HxWx3 or HxWx4 image, got shape {array.shape}")
-        if array.dtype == np.uint8 or array.dtype == np.uint16:
-            rgb = array.astype(np.float32) / (65535.0 if array.dtype == np.uint16 else 255.0)
-        elif np.issubdtype(array.dtype, np.floating):
-            rgb = array.astype(np.float32)
-        else:
-            raise ValueError(f"unsupported image dtype {array.dtype}; use uint8, uint16 or float in [0, 1]")
-        grey = rgb.ndim == 2 or rgb.shape[2] == 1
-        alpha = rgb[..., 3:] if rgb.ndim == 3 and rgb.shape[2] == 4 else None
-        colour = np.repeat(rgb.reshape(rgb.shape[0], rgb.shape[1], 1), 3, 2) if grey else rgb[..., :3]
-        out = self.restore_array(colour)
-        if grey:
-            out = out.mean(axis=2).reshape(array.shape)
-        elif alpha is not None:
-            out = np.concatenate([out, alpha], axis=2)
-        if np.issubdtype(array.dtype, np.floating):
-            return out.astype(array.dtype)
-        return from_float(out, array.dtype)
-
-    def _restore_pil(self, image: Image.Image) -> Image.Image:
-        mode = image.mode
-        work = image if mode in ("RGB", "RGBA", "L") else image.convert("RGBA" if "A" in mode else "RGB")
-        return Image.fromarray(self._restore_numpy(np.asarray(work)))
+        rgb01, layout = to_rgb01(array)
+        return from_rgb01(self.restore_array(rgb01), layout)
 
 
 def load_model(name_or_path: str | Path) -> tuple[nn.Module, Config, dict[str, Any]]:
@@ -100,7 +73,7 @@ def load_model(name_or_path: str | Path) -> tuple[nn.Module, Config, dict[str, A
     if not path.exists():
         raise CheckpointError(f"{path}: checkpoint not found (no pretrained models are bundled; train one first)")
     checkpoint = read_checkpoint(path)
-    model = build_model(checkpoint.config)
+    model = model_from_config(checkpoint.config.model)
     load_weights(model, checkpoint.state_dict, path)
     return model.eval(), checkpoint.config, checkpoint.metadata
 

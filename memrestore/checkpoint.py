@@ -18,20 +18,23 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from .config import Config, config_from_json
+from .config import Config
 from .errors import CheckpointError, MemrestoreError
 from .io.atomic import atomic_path, atomic_write_text
+from .recipes import checkpoint_config
 
 FORMAT = "memrestore-checkpoint-1"
 
 
 @dataclass
 class Checkpoint:
-    """A loaded checkpoint: weights, the config that built them, and recorded metrics."""
+    """A loaded checkpoint: weights, the config that built them, and recorded metrics.
+    ``unreadable``: config sections this version could not read (kept at their defaults)."""
 
     state_dict: dict[str, torch.Tensor]
     config: Config
     metadata: dict[str, Any] = field(default_factory=dict)
+    unreadable: list[str] = field(default_factory=list)
 
 
 def save_checkpoint(path: str | Path, model: nn.Module, config: Config, **metadata: Any) -> Path:
@@ -73,14 +76,14 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
     if header.get("format") != FORMAT or "config" not in header:
         raise CheckpointError(f"{path}: safetensors file has no memrestore config (not written by memrestore?)")
     try:
-        config = config_from_json(header["config"])
+        config, unreadable = checkpoint_config(header["config"])
     except MemrestoreError as exc:
         raise CheckpointError(f"{path}: {exc}") from exc
     try:
         metadata = json.loads(header.get("metadata", "{}"))
     except json.JSONDecodeError as exc:
         raise CheckpointError(f"{path}: recorded metadata is not valid JSON ({exc.msg})") from None
-    return Checkpoint(state_dict=state, config=config, metadata=metadata)
+    return Checkpoint(state_dict=state, config=config, metadata=metadata, unreadable=unreadable)
 
 
 def load_weights(model: nn.Module, state_dict: dict[str, torch.Tensor], source: str | Path) -> None:

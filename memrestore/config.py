@@ -1,12 +1,13 @@
-"""Run configuration: plain YAML validated into dataclasses.
+"""Run configuration schema: plain YAML validated into dataclasses (a leaf: imports only ``errors``).
 
 Every knob has a default, so a config file only states what differs. Unknown or mistyped keys are
 errors that name the key (with a "did you mean" hint), wrong types are errors that name the expected
 type, enumerated fields are ``Literal`` types, and numeric bounds live beside each field
-(``bounds(...)`` metadata), so every value is checked here, once, before any work starts. Component
-options (``model:`` and each ``losses:`` entry) are checked against the registered component's
-constructor signature, so a model's or loss's own arguments need no second declaration. YAML is read
-with YAML 1.2 floats (``1e-3``, ``1.0e30``), the way learning rates are usually written.
+(``bounds(...)`` metadata). ``check_options`` checks a component's options against its constructor
+signature, so a model's or loss's own arguments need no second declaration; the registries call it,
+and ``memrestore.recipes.load_config`` runs the schema and the component checks together, once,
+before any work starts. YAML is read with YAML 1.2 floats (``1e-3``, ``1.0e30``), the way learning
+rates are usually written.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import inspect
-import json
 import math
 import re
 import types
@@ -44,11 +44,13 @@ def load_yaml(text: str) -> Any:
     return yaml.load(text, Loader=YamlLoader)
 
 
-def bounds(default: Any, low: float | None = None, high: float | None = None) -> Any:
-    """A dataclass field with inclusive numeric bounds (for a list: on every item)."""
+def bounds(default: Any, low: float | None = None, high: float | None = None, min_items: int = 0) -> Any:
+    """A dataclass field with inclusive numeric bounds (for a list: on every item, and at least
+    ``min_items`` items)."""
+    metadata = {"low": low, "high": high, "min_items": min_items}
     if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata={"low": low, "high": high})
-    return field(default=default, metadata={"low": low, "high": high})
+        return field(default_factory=lambda: list(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 @dataclass
@@ -61,10 +63,10 @@ class SPNConfig:
     enabled: bool = False
     form: Literal["subtractive", "ratio"] = "subtractive"
     weight: float = bounds(0.001, 0.0)
-    intervals: list[int] = bounds([100, 200, 500, 1000], 1)
+    intervals: list[int] = bounds([100, 200, 500, 1000], 1, min_items=1)
     decay: float = bounds(0.1, 0.0, 1.0)
     start: float = bounds(0.1, 0.0, 1.0)
-    features: str = "random"
+    features: Literal["random", "vgg16", "vgg19", "pixel"] = "random"
     feature_weights: Optional[str] = None
     layer_weights: list[float] = bounds([0.2, 0.3, 0.5], 0.0)
     eps: float = bounds(0.01, 0.0)
@@ -308,6 +310,8 @@ def _field_value(cls: type, name: str, value: Any, annotation: Any, where: str) 
     value = _coerce(value, annotation, where)
     meta = {f.name: f.metadata for f in dataclasses.fields(cls)}[name]
     low, high = meta.get("low"), meta.get("high")
+    if isinstance(value, list) and len(value) < meta.get("min_items", 0):
+        raise ConfigError(f"{where}: needs at least {meta['min_items']} item(s), got {value!r}")
     for item in _numbers(value):
         if (low is not None and item < low) or (high is not None and item > high):
             allowed = f">= {low}" if high is None else f"between {low} and {high}"
@@ -369,8 +373,9 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return data
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    """Read a YAML file (or start from defaults), apply overrides, validate everything."""
+def read_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Read a YAML file (or start from defaults), apply overrides, check everything the schema knows
+    (component names and options are checked by ``memrestore.recipes.load_config``)."""
     data: dict[str, Any] = {}
     where = "config"
     if path is not None:
@@ -389,41 +394,23 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping at the top level")
     data = apply_overrides(data, overrides or [])
-    config = from_dict(Config, data, where)
-    validate_components(config, where)
-    return config
+    return from_dict(Config, data, where)
 
 
-def validate_components(config: Config, where: str = "config") -> None:
-    """Check names and options of the model and the losses against their registries."""
-    from .data import dataset_options
-    from .losses import LOSSES
-    from .models import MODELS
-
-    config.model.options = check_options(MODELS.get(config.model.name), config.model.options, f"{where}: model")
-    for key, dataset in (("train", config.data.train), ("val", config.data.val)):
-        if dataset is not None:
-            dataset.options = check_options(dataset_options(dataset.type, f"{where}: data.{key}.type"),
-                                            dataset.options, f"{where}: data.{key}")
-            for entry in dataset.patch_schedule:
-                if len(entry) != 2:
-                    raise ConfigError(f"{where}: data.{key}.patch_schedule entries are [step, size], got {entry}")
-    for i, loss in enumerate(config.train.losses):
-        loss.options = check_options(LOSSES.get(loss.name), loss.options, f"{where}: train.losses[{i}]")
-    from .metrics import CONVENTIONS
-
-    if config.eval.convention not in CONVENTIONS:
-        raise ConfigError(
-            f"{where}: eval.convention {config.eval.convention!r} is not one of {', '.join(CONVENTIONS)}"
-        )
-
-
-def config_from_json(text: str) -> Config:
-    """Rebuild a validated Config from the JSON stored beside a checkpoint."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"checkpoint config is not valid JSON ({exc.msg} at character {exc.pos})") from None
-    config = from_dict(Config, data, "checkpoint config")
-    validate_components(config, "checkpoint config")
-    return config
+def lenient_config(data: Any, where: str) -> tuple[Config, list[str]]:
+    """A Config from a stored mapping (a checkpoint's), for inference: the ``model`` section must be
+    valid; any other section this version cannot read (a renamed option, a removed key) falls back to
+    its defaults, and its name is returned, so old checkpoints keep loading."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {data!r}")
+    hints = _field_types(Config)
+    config = Config(model=from_dict(ModelConfig, data.get("model"), f"{where}.model"))
+    unreadable = []
+    for key, value in data.items():
+        if key == "model":
+            continue
+        try:
+            setattr(config, key, _field_value(Config, key, value, hints[key], f"{where}.{key}"))
+        except (ConfigError, KeyError):
+            unreadable.append(key)
+    return config, unreadable

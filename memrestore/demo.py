@@ -7,15 +7,15 @@ and test photos are disjoint; each training photo gets several independent rain 
 from __future__ import annotations
 
 import logging
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from .config import load_config
+from .recipes import load_config
 from .data.degrade import add_rain
 from .io import read_image, to_float_rgb, write_image
+from .io.arrays import from_float
 from .visualize import save_comparison_grid
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def _photo(name: str) -> np.ndarray:
     import skimage
 
     path = Path(skimage.__file__).parent / "data" / name
-    image = Image.fromarray((to_float_rgb(read_image(path)) * 255 + 0.5).astype(np.uint8))
+    image = Image.fromarray(from_float(to_float_rgb(read_image(path)), np.uint8))
     scale = MAX_SIDE / max(image.size)
     if scale < 1:
         image = image.resize((round(image.width * scale), round(image.height * scale)), Image.LANCZOS)
@@ -54,16 +54,15 @@ def synthesize(root: Path, seed: int = 0) -> tuple[Path, Path]:
 
 def run_demo(out: Path, overrides: list[str] | None = None, progress: bool = True) -> int:
     from .api import load
-    from .cli.table import format_table
+    from .metrics.table import format_table
     from .engine.trainer import Trainer
     from .metrics.folders import evaluate_folders, mean_row
 
     out = Path(out)
     print(f"[1/4] synthesising rain on scikit-image photos -> {out / 'data'}")
     train_root, test_root = synthesize(out / "data")
-    config_path = resources.files("memrestore") / "configs" / "demo.yaml"
     settings = [f"data.train.root={train_root}", f"data.val.root={test_root}", f"output_dir={out}", "name=run"]
-    config = load_config(Path(str(config_path)), settings + list(overrides or []))
+    config = load_config("demo", settings + list(overrides or []))
     trainer = Trainer(config, progress=progress, overwrite=True)  # the demo is re-runnable
     print(f"[2/4] training {config.model.name} for {config.train.iterations} steps on {trainer.device} ...")
     run_dir = trainer.fit()

@@ -17,6 +17,7 @@ import torch
 from .errors import MemrestoreError
 from .io.atomic import atomic_path
 from .models.interface import RestorationModel
+from .tensors import eval_mode, hwc_to_chw
 
 
 def item_palette(count: int) -> np.ndarray:
@@ -28,8 +29,8 @@ def item_palette(count: int) -> np.ndarray:
 def memory_maps(model: RestorationModel, image01: np.ndarray) -> dict[str, np.ndarray]:
     """Addressing weights (H, W, K) per memory and level for a float HxWx3 image (the model's last read)."""
     device = next(model.parameters()).device
-    model.eval()
-    model(torch.from_numpy(np.ascontiguousarray(image01.transpose(2, 0, 1)))[None].to(device))
+    with eval_mode(model):
+        model(hwc_to_chw(image01)[None].to(device))
     readouts = model.memory_readouts()
     if not readouts:
         raise MemrestoreError("this checkpoint's model has no memory module to inspect")

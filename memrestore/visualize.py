@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from .io import write_image
+from .io.arrays import from_float
 
 
 def comparison_grid(rows: dict[str, list[np.ndarray]], height: int = 220) -> np.ndarray:
@@ -23,7 +24,7 @@ def comparison_grid(rows: dict[str, list[np.ndarray]], height: int = 220) -> np.
         draw.text((6, top + height // 2 - 6), label, fill="black")
         left = label_width
         for image, width in zip(images, widths):
-            tile = Image.fromarray((np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8))
+            tile = Image.fromarray(from_float(image, np.uint8))
             canvas.paste(tile.resize((width, height), Image.LANCZOS), (left, top))
             left += width + gap
     return np.asarray(canvas)

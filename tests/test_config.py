@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from memrestore.config import Config, from_dict, load_config
+from memrestore.config import Config, from_dict
+from memrestore.recipes import load_config
 from memrestore.errors import ConfigError
 
 

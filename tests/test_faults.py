@@ -25,17 +25,17 @@ from safetensors.torch import save_file
 import memrestore
 from memrestore.checkpoint import FORMAT, save_checkpoint
 from memrestore.cli.main import main
-from memrestore.config import load_config
+from memrestore.recipes import load_config
 from memrestore.io import ImageData, read_image, write_image
 
-from .conftest import run_cli, smooth_image
+from tests.helpers import run_cli, smooth_image
 
 
 @pytest.fixture
 def checkpoint(tmp_path: Path) -> Path:
     config = load_config(None, ["model.width=8", "model.depths=[1]", "model.middle=1"])
     torch.manual_seed(0)
-    return save_checkpoint(tmp_path / "ckpt", memrestore.build_model(config), config, step=3)
+    return save_checkpoint(tmp_path / "ckpt", memrestore.model_from_config(config.model), config, step=3)
 
 
 @pytest.fixture
@@ -197,7 +197,7 @@ def test_output_path_of_the_wrong_kind_is_one_line_before_any_work(tmp_path, che
 # -- 4. exact resume at every point of the checkpoint/validation cycle ---------------------------------
 KILLER = """
 import os, signal, sys
-from memrestore.config import load_config
+from memrestore.recipes import load_config
 from memrestore.engine import trainer as T
 from memrestore.engine.logger import RunLogger
 from memrestore.io import atomic
@@ -352,7 +352,7 @@ def test_resume_by_a_relative_path_keeps_the_recorded_output_dir(tmp_path, paire
 # -- 5. non-finite model outputs ------------------------------------------------------------------
 def test_model_producing_nan_writes_nothing_and_fails(tmp_path, photos, capsys):
     config = load_config(None, ["model.width=8", "model.depths=[1]", "model.middle=1"])
-    model = memrestore.build_model(config)
+    model = memrestore.model_from_config(config.model)
     with torch.no_grad():
         next(model.parameters()).fill_(float("nan"))
     broken = save_checkpoint(tmp_path / "broken", model, config)

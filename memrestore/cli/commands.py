@@ -11,7 +11,7 @@ from ..errors import MemrestoreError
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from ..config import load_config
+    from ..recipes import load_config
     from ..engine.distributed import shutdown_distributed
     from ..engine.trainer import Trainer
 
@@ -36,6 +36,17 @@ def run_train(args: argparse.Namespace) -> int:
     if trainer.main:
         print(f"trained {config.model.name} for {trainer.step} steps: {run_dir / 'model.safetensors'}")
         print(" ".join(f"{k}={v}" for k, v in trainer.summary.items()))
+    return 0
+
+
+def run_configs(args: argparse.Namespace) -> int:
+    from ..recipes import resolve_recipe, shipped_recipes
+    from ..metrics.table import format_table
+
+    if args.name:
+        print(resolve_recipe(args.name).read_text(encoding="utf-8"), end="")
+        return 0
+    print(format_table(["recipe", "what it trains"], [[name, about] for name, about in shipped_recipes().items()]))
     return 0
 
 
@@ -125,7 +136,7 @@ def run_restore(args: argparse.Namespace) -> int:
 def run_eval(args: argparse.Namespace) -> int:
     from ..io.atomic import check_output_file
     from ..metrics.folders import evaluate_folders, mean_row, write_csv
-    from .table import format_table
+    from ..metrics.table import format_table
 
     csv_path = check_output_file(args.csv if args.csv else Path(args.pred) / f"metrics_{args.convention}.csv")
     rows = evaluate_folders(args.pred, args.target, args.convention, args.crop_border)

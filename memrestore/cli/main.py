@@ -64,7 +64,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         description="Train a restoration model. The run folder (<output_dir>/<name>) receives config.yaml, "
         "log.jsonl, last/best/model.safetensors.",
     )
-    p.add_argument("config", nargs="?", help="YAML config file (see configs/); omit with --resume")
+    p.add_argument("config", nargs="?", help="YAML config file, or the name of a shipped recipe such as "
+                   "memorynet/derain_cpu (`memrestore configs` lists them); omit with --resume")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set train.iterations=500 (repeatable)")
     p.add_argument("--resume", metavar="RUN_DIR",
@@ -182,6 +183,15 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preview", action="store_true", help="also write OUT/preview.png (contact sheet)")
 
 
+def _add_configs(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "configs",
+        help="list the training recipes shipped with memrestore",
+        description="List the recipes inside the package (train one with `memrestore train NAME`), or print one.",
+    )
+    p.add_argument("name", nargs="?", help="print this recipe's YAML (to copy and edit)")
+
+
 def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "demo",
@@ -205,7 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"memrestore {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for add in (_add_train, _add_restore, _add_eval, _add_synth, _add_export, _add_info, _add_inspect, _add_plot, _add_demo):
+    for add in (_add_train, _add_restore, _add_eval, _add_synth, _add_export, _add_info, _add_inspect, _add_plot, _add_configs,
+                _add_demo):
         add(sub)
     return parser
 

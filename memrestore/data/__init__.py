@@ -8,7 +8,7 @@ so reading a config or listing pairs stays light.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from ..errors import ConfigError
 from .layouts import LAYOUTS, read_layout
@@ -28,7 +28,7 @@ class TimeLapseOptions:
 
     clean_name: str = "clean"
     min_frames: int = 2
-    background: str = "percentile"
+    background: Literal["percentile", "median", "clean"] = "percentile"
     percentile: float = 25.0
 
 
@@ -50,13 +50,13 @@ def build_dataset(config: "DatasetConfig", seed: int, training: bool) -> "Datase
     if config.type == "timelapse":
         if not training:
             raise ConfigError("data.val: a time-lapse folder cannot be a validation set; validate on paired data")
-        from .timelapse import TimeLapseDataset, read_timelapse
+        from .timelapse_dataset import TimeLapseDataset, read_timelapse
 
         options = TimeLapseOptions(**config.options)
         scenes = read_timelapse(config.root, config.strict, options.clean_name, options.min_frames)
         return TimeLapseDataset(scenes, config.frames, size, config.augment, seed, repeats=64,
                                 background=options.background, percentile=options.percentile)
-    from .paired import PairedImageDataset
+    from .paired_dataset import PairedImageDataset
 
     pairs = read_layout(config.type, config.root, config.strict, **config.options)
     return PairedImageDataset(pairs, size, config.augment and training, config.cache, seed,

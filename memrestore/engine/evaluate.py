@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 from torch import nn
 
-from ..data.paired import PairedImageDataset
+from ..data.paired_dataset import PairedImageDataset
 from ..inference import run_model
 from ..metrics import psnr_ssim
+from ..tensors import chw_to_hwc
 
 
 def evaluate_model(model: nn.Module, dataset: PairedImageDataset, convention: str, crop_border: int = 0) -> dict[str, float]:
@@ -15,7 +16,7 @@ def evaluate_model(model: nn.Module, dataset: PairedImageDataset, convention: st
     scores = []
     for i in range(len(dataset)):
         item = dataset[i]
-        restored = run_model(model, item["input"][None])[0].numpy().transpose(1, 2, 0)
-        target = item["target"].numpy().transpose(1, 2, 0)
+        restored = chw_to_hwc(run_model(model, item["input"][None])[0])
+        target = chw_to_hwc(item["target"])
         scores.append(psnr_ssim(restored, target, convention, crop_border))
     return {key: float(np.mean([s[key] for s in scores])) for key in ("psnr", "ssim")}

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, OutputWriteError
+from ..errors import OutputWriteError
 from ..io.atomic import atomic_write_text, describe_os_error
 
 
@@ -45,10 +45,7 @@ class RunLogger:
         self.enabled = enabled
         self.writer = None
         if enabled and tensorboard:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-            except ImportError as exc:
-                raise ConfigError("train.tensorboard needs the tensorboard package: pip install tensorboard") from exc
+            from torch.utils.tensorboard import SummaryWriter  # availability checked by parts.check_runtime
             self.writer = SummaryWriter(str(run_dir / "tb"))
 
     def scalars(self, record: dict[str, Any]) -> None:

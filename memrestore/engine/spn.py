@@ -1,6 +1,6 @@
 """MCLIR: model contrastive learning with the Self-Prior guided Negative loss (Wu, Jiang, Jiang, Liu,
 "Learning from History: Task-agnostic Model Contrastive Learning for Image Restoration",
-arXiv 2309.06023; published code Aitical/MCLIR, summarised in ../shared/seeds/METHODS.md).
+arXiv 2309.06023, Sec. 3; published code github.com/Aitical/MCLIR).
 
 Negatives come from the model's own history: K frozen copies of the network, each refreshed every
 N_k steps by theta_neg <- d * theta_neg + (1 - d) * theta once training has passed ``start`` (a fraction
@@ -25,7 +25,6 @@ import torch
 from torch import nn
 
 from ..config import SPNConfig
-from ..errors import ConfigError
 from ..losses.features import build_feature_extractor
 from ..models import final_output
 
@@ -35,15 +34,10 @@ class SelfPriorNegatives(nn.Module):
 
     def __init__(self, model: nn.Module, config: SPNConfig, total_iterations: int) -> None:
         super().__init__()
-        if not config.intervals:
-            raise ConfigError("model.spn.intervals must list at least one step count")
         self.config = config
         self.start_step = int(math.ceil(config.start * total_iterations))
         self.negatives = nn.ModuleList(copy.deepcopy(model).requires_grad_(False).eval() for _ in config.intervals)
         self.phi = build_feature_extractor(config.features, config.feature_weights)
-        if len(config.layer_weights) > len(self.phi.slices):
-            raise ConfigError(f"model.spn.layer_weights lists {len(config.layer_weights)} layers; "
-                              f"{config.features} features have {len(self.phi.slices)}")
 
     def train(self, mode: bool = True) -> "SelfPriorNegatives":
         return super().train(False)  # negatives always run in eval mode

@@ -1,4 +1,5 @@
-"""Saving and restoring the full training state (for exact resume) without pickle.
+"""The resumable training state: random generators (seeded, captured, restored) and saving and
+restoring the full state (for exact resume) without pickle.
 
 Nested state dicts (optimizer, scheduler, EMA, RNG) are split into tensors, stored in a safetensors
 file, and a JSON skeleton that refers to them by key, stored in the same file's header. Floats go
@@ -8,9 +9,11 @@ through JSON's shortest round-trip representation, so learning rates come back b
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
@@ -74,3 +77,31 @@ def load_state(path: str | Path) -> dict[str, Any]:
     if header.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a memrestore training state")
     return unflatten(json.loads(header["state"]), tensors)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (the start of every run, on every rank)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def rng_state() -> dict[str, Any]:
+    """The Python, NumPy, torch and CUDA generator states, storable by ``save_state``."""
+    numpy_state = np.random.get_state()
+    return {
+        "python": [list(random.getstate()[1]), random.getstate()[2]],
+        "numpy": [torch.from_numpy(numpy_state[1].astype(np.int64)), *numpy_state[2:]],
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Put back what ``rng_state`` recorded, so a resumed run draws the same numbers."""
+    random.setstate((3, tuple(state["python"][0]), state["python"][1]))
+    keys, *rest = state["numpy"]
+    np.random.set_state(("MT19937", keys.numpy().astype(np.uint32), *rest))
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])

@@ -20,7 +20,6 @@ import contextlib
 import logging
 import math
 import os
-import random
 import time
 import warnings
 from pathlib import Path
@@ -35,79 +34,24 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ..api import build_model
-from ..checkpoint import load_initial_weights, save_checkpoint
+from ..checkpoint import save_checkpoint
 from ..config import Config
-from ..data import build_dataset
 from ..device import resolve_device
 from ..errors import ConfigError, Interrupted, MemrestoreError
 from ..inference import run_model
 from ..io import ensure_dir, write_image
 from ..io.atomic import atomic_write_text, remove_stale_temporaries
-from ..losses import build_loss
 from ..models import final_output
-from ..models.interface import RestorationModel
+from ..tensors import chw_to_hwc
 from ..visualize import comparison_grid
 from .distributed import DistContext, ResumableSampler, init_distributed
-from .ema import ModelEMA
 from .evaluate import evaluate_model
 from .logger import RunLogger, truncate_log
-from .schedule import lr_multiplier
-from .spn import SelfPriorNegatives
-from .state import load_state, save_state
+from .parts import build_parts, check_runtime
+from .state import load_state, rng_state, save_state, seed_everything, set_rng_state
 
 RESUME_FILE = "resume.safetensors"
 log = logging.getLogger("memrestore")
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-class LossSet(nn.Module):
-    """Weighted sum of the configured loss terms (each on every stage output or on the final one),
-    plus whatever ``auxiliary_losses()`` the model reports for its last forward pass (already weighted)."""
-
-    def __init__(self, config: Config) -> None:
-        super().__init__()
-        self.specs = [(loss.name, loss.weight, loss.stages) for loss in config.train.losses]
-        self.terms = nn.ModuleList(build_loss(loss.name, **loss.options) for loss in config.train.losses)
-
-    def forward(self, outputs: Any, target: torch.Tensor, degraded: torch.Tensor,
-                model: RestorationModel | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        stages = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
-        total = torch.zeros((), device=target.device)
-        parts: dict[str, torch.Tensor] = {}
-        for (name, weight, which), term in zip(self.specs, self.terms):
-            used = stages if which == "all" else stages[-1:]
-            value = sum(term(stage.float(), target, degraded) for stage in used)
-            parts[name] = parts.get(name, 0.0) + value.detach()
-            total = total + weight * value
-        for name, value in (model.auxiliary_losses() if model is not None else {}).items():
-            parts[name] = value.detach()
-            total = total + value
-        return total, parts
-
-
-def _rng_state() -> dict[str, Any]:
-    numpy_state = np.random.get_state()
-    return {
-        "python": [list(random.getstate()[1]), random.getstate()[2]],
-        "numpy": [torch.from_numpy(numpy_state[1].astype(np.int64)), *numpy_state[2:]],
-        "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-    }
-
-
-def _set_rng_state(state: dict[str, Any]) -> None:
-    random.setstate((3, tuple(state["python"][0]), state["python"][1]))
-    keys, *rest = state["numpy"]
-    np.random.set_state(("MT19937", keys.numpy().astype(np.uint32), *rest))
-    torch.set_rng_state(state["torch"])
-    if state["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 class Trainer:
@@ -141,33 +85,15 @@ class Trainer:
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
             torch.use_deterministic_algorithms(True)
             torch.backends.cudnn.benchmark = False
-        if cfg.amp == "fp16" and self.device.type != "cuda":
-            raise ConfigError("train.amp fp16 needs CUDA; on CPU use bf16")
+        check_runtime(config, self.device)
         self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.amp)
         self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
 
         seed_everything(config.seed)  # identical initial weights on every rank
-        self.model = build_model(config)
-        if init is not None:
-            load_initial_weights(self.model, init)
-        self.model.to(self.device, memory_format=self.memory_format)
-        self.ema = ModelEMA(self.model, cfg.ema) if cfg.ema > 0 else None
-        self.spn = (SelfPriorNegatives(self.model, config.model.spn, cfg.iterations).to(self.device)
-                    if config.model.spn.enabled else None)
-        self.losses = LossSet(config).to(self.device)
-        self.train_set = build_dataset(config.data.train, config.seed, training=True)
-        self.val_set = (
-            build_dataset(config.data.val, config.seed, training=False) if config.data.val and self.main else None
-        )
-        opt = cfg.optimizer
-        optimizer_class = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[opt.name]
-        self.optimizer = optimizer_class(
-            self.model.parameters(), lr=opt.lr, betas=tuple(opt.betas), weight_decay=opt.weight_decay
-        )
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lr_multiplier(cfg.scheduler, opt.lr, cfg.iterations)
-        )
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=cfg.amp == "fp16")
+        parts = build_parts(config, self.device, self.main, init)
+        self.model, self.ema, self.spn, self.losses = parts.model, parts.ema, parts.spn, parts.losses
+        self.train_set, self.val_set = parts.train_set, parts.val_set
+        self.optimizer, self.scheduler, self.scaler = parts.optimizer, parts.scheduler, parts.scaler
         self.net: nn.Module = self.model
         if self.dist.enabled:
             ids = [self.dist.local_rank] if self.device.type == "cuda" else None
@@ -205,7 +131,7 @@ class Trainer:
             "scaler": self.scaler.state_dict(),
             "ema": self.ema.state_dict() if self.ema else None,
             "spn_negatives": self.spn.negatives.state_dict() if self.spn else None,
-            "rng": _rng_state(),
+            "rng": rng_state(),
         }
 
     def _load_resume_state(self) -> None:
@@ -222,7 +148,7 @@ class Trainer:
             if state.get("spn_negatives") is None:
                 raise ConfigError(f"{self.run_dir}: the saved run did not use SPN; keep model.spn.enabled false to resume it")
             self.spn.negatives.load_state_dict(state["spn_negatives"])
-        _set_rng_state(state["rng"])
+        set_rng_state(state["rng"])
         self.step, self.best_psnr = state["step"], state["best_psnr"]
         self.validated_step = state.get("validated_step", -1)
         self.last_scores = state.get("last_scores", {})
@@ -296,14 +222,13 @@ class Trainer:
             return
         labels = ["input", "restored", *(["ema"] if self.ema is not None else []), "target"]
         rows: dict[str, list[np.ndarray]] = {label: [] for label in labels}
-        to_hwc = lambda t: t.numpy().transpose(1, 2, 0)
         for i in range(count):
             item = self.val_set[i]
-            rows["input"].append(to_hwc(item["input"]))
-            rows["restored"].append(to_hwc(run_model(self.model, item["input"][None])[0]))
+            rows["input"].append(chw_to_hwc(item["input"]))
+            rows["restored"].append(chw_to_hwc(run_model(self.model, item["input"][None])[0]))
             if self.ema is not None:
-                rows["ema"].append(to_hwc(run_model(self.ema.module, item["input"][None])[0]))
-            rows["target"].append(to_hwc(item["target"]))
+                rows["ema"].append(chw_to_hwc(run_model(self.ema.module, item["input"][None])[0]))
+            rows["target"].append(chw_to_hwc(item["target"]))
         grid = comparison_grid(rows, height=160)
         write_image(self.run_dir / "samples" / f"step_{self.step:07d}.png", grid)
         logger.image("samples", grid, self.step)

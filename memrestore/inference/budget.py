@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from ..errors import MemrestoreError
+from ..tensors import eval_mode
 
 SAFETY = 2.0
 _UNITS = {"": 1, "B": 1, "K": 1 << 10, "KB": 1 << 10, "M": 1 << 20, "MB": 1 << 20, "G": 1 << 30, "GB": 1 << 30}
@@ -64,10 +65,8 @@ def activation_bytes_per_pixel(model: torch.nn.Module, probe: int = 128) -> floa
     try:
         device = next(model.parameters()).device
         x = torch.rand(1, 3, probe, probe, device=device)
-        was_training = model.training
-        model.eval()
-        model(x)
-        model.train(was_training)
+        with eval_mode(model):
+            model(x)
     finally:
         for handle in handles:
             handle.remove()

@@ -21,7 +21,7 @@ from typing import Callable
 import torch
 
 from ..errors import MemrestoreError
-from ..models.blocks import pad_to_multiple
+from ..tensors import eval_mode, pad_to_multiple
 
 Restore = Callable[[torch.Tensor], torch.Tensor]
 
@@ -93,15 +93,11 @@ def receptive_field_radius(model: torch.nn.Module, size: int = 128, channels: in
     probe (global pooling, attention over the image)."""
     device = next(model.parameters()).device
     x = torch.rand(1, channels, size, size, device=device, requires_grad=True)
-    was_training = model.training
-    model.eval()
-    try:
-        from ..models import final_output
+    from ..models import final_output
 
+    with eval_mode(model):
         out = final_output(model(x))
         out[..., size // 2, size // 2].sum().backward()
-    finally:
-        model.train(was_training)
     grad = x.grad.abs().sum(dim=(0, 1))
     ys, xs = torch.nonzero(grad > 0, as_tuple=True)
     radius = int(max((ys - size // 2).abs().max(), (xs - size // 2).abs().max()))

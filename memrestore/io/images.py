@@ -30,6 +30,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ..errors import ImageReadError, OutputWriteError
 from .atomic import atomic_write_bytes
+from .arrays import from_float, to_rgb01
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 _OPENCV_FORMATS = ("PNG", "TIFF")
@@ -174,19 +175,19 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageD
     )
 
 
+def image_size(path: str | Path) -> tuple[int, int] | None:
+    """(width, height) from the file header, or None when Pillow cannot parse it (such files, e.g.
+    some 16-bit TIFF variants, are still read fully by ``read_image``)."""
+    try:
+        with Image.open(path) as image:
+            return image.width, image.height
+    except Exception:
+        return None
+
+
 def to_float_rgb(image: ImageData) -> np.ndarray:
     """The image as float32 HxWx3 in [0, 1] (grey is repeated over three channels)."""
-    scale = 65535.0 if image.pixels.dtype == np.uint16 else 255.0
-    array = image.pixels.astype(np.float32) / scale
-    if array.ndim == 2:
-        array = np.repeat(array[..., None], 3, axis=2)
-    return array
-
-
-def from_float(array: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Float in [0, 1] -> uint8/uint16 with rounding and clipping."""
-    scale = 65535.0 if np.dtype(dtype) == np.uint16 else 255.0
-    return (np.clip(array, 0.0, 1.0) * scale + 0.5).astype(dtype)
+    return to_rgb01(image.pixels)[0]
 
 
 def with_pixels(template: ImageData, rgb01: np.ndarray) -> ImageData:

@@ -29,6 +29,9 @@ VGG_LAYERS = {
     "vgg19": {"relu1_1": 1, "relu2_1": 6, "relu3_1": 11, "relu4_1": 20, "relu5_1": 29},
     "vgg16": {"relu1_2": 3, "relu2_2": 8, "relu3_3": 15},
 }
+# Feature maps each space returns (the random network and the pixel pyramid have five levels, so
+# VGG19's layer weights apply unchanged).
+FEATURE_LEVELS = {**{name: len(layers) for name, layers in VGG_LAYERS.items()}, "random": 5, "pixel": 5}
 
 
 class FeatureExtractor(nn.Module):

@@ -15,6 +15,9 @@ from ..registry import Registry
 if TYPE_CHECKING:
     import torch
 
+    from ..config import ModelConfig
+    from .interface import RestorationModel
+
 MODELS = Registry(
     "model",
     {
@@ -32,7 +35,7 @@ MODELS = Registry(
 )
 
 
-def build_model(name: str, **options: Any) -> "torch.nn.Module":
+def build_model(name: str, **options: Any) -> "RestorationModel":
     """Instantiate a registered architecture with validated options."""
     from ..config import check_options
 
@@ -45,9 +48,14 @@ def build_model(name: str, **options: Any) -> "torch.nn.Module":
     return model
 
 
+def model_from_config(config: "ModelConfig") -> "RestorationModel":
+    """The architecture a config's ``model`` section names, freshly initialised."""
+    return build_model(config.name, **config.options)
+
+
 def final_output(outputs: "torch.Tensor | list[torch.Tensor]") -> "torch.Tensor":
     """The final restoration from a model's output (the last stage for multi-stage models)."""
     return outputs[-1] if isinstance(outputs, (list, tuple)) else outputs
 
 
-__all__ = ["MODELS", "build_model", "final_output"]
+__all__ = ["MODELS", "build_model", "final_output", "model_from_config"]

@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..tensors import eval_mode
+
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -38,12 +40,10 @@ def count_macs(model: nn.Module, height: int = 256, width: int = 256, channels: 
         elif isinstance(module, nn.Linear):
             handles.append(module.register_forward_hook(linear_hook))
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     try:
-        model(torch.zeros(1, channels, height, width, device=device))
+        with eval_mode(model):
+            model(torch.zeros(1, channels, height, width, device=device))
     finally:
-        model.train(was_training)
         for handle in handles:
             handle.remove()
     return total[0]

@@ -17,7 +17,7 @@ from torch import nn
 from typing import Any, Optional
 
 from ..errors import ConfigError
-from .blocks import pad_to_multiple
+from ..tensors import pad_to_multiple
 from .interface import RestorationModel
 
 Memories = Optional[dict[str, dict[str, Any]]]

@@ -6,7 +6,7 @@ Memory placements (``memory``):
 * ``released``: as in the authors' released code (zhangbaijin/MemoryNet): the memory reads the raw
   input pixels (C = 3) and its part / instance / semantic read-outs *replace* the images read by
   stages 1 / 2 / 3; the final residual is added to the semantic read-out. The raw input never reaches
-  the backbone, a strong per-pixel colour bottleneck (see ../shared/seeds/METHODS.md).
+  the backbone, a strong per-pixel colour bottleneck (github.com/zhangbaijin/MemoryNet, model definition).
 * ``feature``: the reading the paper's text also allows (Sec. 3.2, memory as latent attribute
   variables): a 3x3 conv embeds the input into ``memory_dim`` channels, the memory reads that
   embedding, and each level's read-out is projected by a zero-initialised 1x1 conv and added to the
@@ -27,7 +27,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .blocks import pad_to_multiple, zero_conv
+from ..tensors import pad_to_multiple
+from .blocks import zero_conv
 from .interface import RestorationModel
 from .memory import HierarchicalMemory, MemoryReadout, hierarchical_regularisers
 from .mprnet import MPRNet

@@ -195,7 +195,7 @@ class MPRNet(RestorationModel):
         return [stage1, stage2, stage3]
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        from .blocks import pad_to_multiple
+        from ..tensors import pad_to_multiple
 
         padded, (h, w) = pad_to_multiple(x, self.size_multiple)
         return [out[..., :h, :w] for out in self.stages([padded] * 3)]

@@ -1,0 +1,128 @@
+"""Invariants of the synthetic degradations and the synth command for every task."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from memrestore.data import degrade, read_layout
+from memrestore.data.degrade.blur import BlurParams, apply_kernel
+from memrestore.data.degrade.haze import HazeParams
+from memrestore.data.degrade.shadow import ShadowParams
+from memrestore.io import write_image
+
+from tests.helpers import smooth_image
+
+
+def test_haze_follows_the_scattering_model(rng):
+    clean = smooth_image(rng)
+    depth = np.tile(np.linspace(0, 3, clean.shape[1], dtype=np.float32), (clean.shape[0], 1))
+    assert np.allclose(degrade.add_haze(clean, rng, HazeParams(beta=0.0, airlight=0.9), depth=depth), clean, atol=1e-6)
+    hazy = degrade.add_haze(clean, rng, HazeParams(beta=1.2, airlight=0.9), depth=depth)
+    t = np.exp(-1.2 * depth)[..., None]
+    assert np.allclose(hazy, clean * t + 0.9 * (1 - t), atol=1e-6)
+    far = np.abs(hazy[:, -1] - 0.9).mean()
+    near = np.abs(hazy[:, 0] - 0.9).mean()
+    assert far < near  # distant pixels converge to the airlight
+    a = degrade.add_haze(clean, np.random.default_rng(5))
+    assert np.array_equal(a, degrade.add_haze(clean, np.random.default_rng(5)))
+    pseudo = degrade.pseudo_depth(clean, rng)
+    assert pseudo.shape == clean.shape[:2] and pseudo.min() == 0 and pseudo.max() == pytest.approx(1)
+
+
+def test_blur_kernels_are_normalised_and_deterministic(rng):
+    for seed in range(5):
+        params = degrade.blur.sample_blur_params(np.random.default_rng(seed))
+        path = degrade.shake_trajectory(np.random.default_rng(seed), params.length, anxiety=params.anxiety)
+        kernel = degrade.trajectory_kernel(path, params.size)
+        assert kernel.shape == (params.size, params.size) and kernel.min() >= 0
+        assert kernel.sum() == pytest.approx(1.0, abs=1e-5)
+        assert np.abs(np.diff(path, axis=0)).sum() > 0
+    clean = smooth_image(rng)
+    delta = np.zeros((5, 5), np.float32)
+    delta[2, 2] = 1
+    assert np.allclose(apply_kernel(clean, delta), clean, atol=1e-5)  # sRGB <-> linear round trip
+    one, k1 = degrade.add_motion_blur(clean, np.random.default_rng(3), BlurParams(length=9, size=13))
+    two, k2 = degrade.add_motion_blur(clean, np.random.default_rng(3), BlurParams(length=9, size=13))
+    assert np.array_equal(one, two) and np.array_equal(k1, k2)
+    assert cv2.Laplacian(one, cv2.CV_32F).var() < cv2.Laplacian(clean, cv2.CV_32F).var()
+    assert np.allclose(degrade.average_frames([clean, clean, clean]), clean, atol=1e-5)
+    with pytest.raises(ValueError, match="odd"):
+        degrade.trajectory_kernel(path, 8)
+
+
+def test_shadow_darkens_only_inside_the_mask(rng):
+    clean = smooth_image(rng, 64, 64) * 0.8 + 0.1
+    hard = np.zeros((64, 64), np.float32)
+    hard[20:40, 20:40] = 1
+    params = ShadowParams(ratio=(0.3, 0.4, 0.5), penumbra=0.02)
+    shadowed, mask = degrade.add_shadow(clean, rng, params, mask=hard)
+    assert (mask == hard).mean() > 0.99  # the soft edge crosses 0.5 at the outline (corners round off)
+    assert np.all(shadowed[mask > 0] < clean[mask > 0])
+    far = cv2.dilate(hard, np.ones((15, 15), np.uint8)) == 0  # beyond the penumbra
+    assert np.array_equal(shadowed[far], clean[far])
+    ratio = shadowed[30, 30] / clean[30, 30]
+    assert ratio[0] < ratio[1] < ratio[2]  # sky-lit shadows are bluer
+    sampled = degrade.shadow.sample_shadow_params(np.random.default_rng(0))
+    assert all(0 < r <= 1 for r in sampled.ratio)
+
+
+def test_raindrops_change_only_covered_glass(rng):
+    clean = smooth_image(rng, 96, 96)
+    params = degrade.RaindropParams(count=3, radius=(0.08, 0.1), refraction=1.5, inner_blur=2.0, defocus=0.0)
+    rainy, mask = degrade.add_raindrops(clean, np.random.default_rng(1), params)
+    assert 0 < mask.mean() < 0.5
+    assert np.abs(rainy - clean)[mask > 0].mean() > 0.01
+    thickness = degrade.raindrop.drop_thickness(96, 96, params, np.random.default_rng(1))
+    assert np.array_equal(rainy[thickness == 0], clean[thickness == 0])
+    again, _ = degrade.add_raindrops(clean, np.random.default_rng(1), params)
+    assert np.array_equal(rainy, again)
+
+
+def test_timelapse_frames_share_the_scene(rng):
+    clean = smooth_image(rng, 48, 48) * 0.7
+    frames, gains = degrade.timelapse_sequence(clean, np.random.default_rng(2), frames=6, drift=0.04)
+    assert len(frames) == 6 and all(0.96 <= g <= 1.04 for g in gains)
+    assert not np.array_equal(frames[0], frames[1])  # independent rain per frame
+    background = np.percentile(np.stack(frames), 25, axis=0)
+    assert np.abs(background - clean).mean() < 0.05
+
+
+@pytest.mark.parametrize("task, extra, mask", [
+    ("raindrop", [], True), ("deshadow", [], True), ("deblur", [], False), ("dehaze", [], False),
+    ("derain", ["--preset", "heavy"], False),
+])
+def test_synth_command_writes_a_readable_dataset(tmp_path, rng, task, extra, mask):
+    from memrestore.cli.main import main
+
+    for i in range(2):
+        write_image(tmp_path / "clean" / f"p{i}.png", smooth_image(rng, 40, 48))
+    out = tmp_path / "out"
+    assert main(["synth", "--task", task, "--clean", str(tmp_path / "clean"), "-o", str(out), "--preview", *extra]) == 0
+    pairs = read_layout("paired", str(out), mask_dir="mask" if mask else None)
+    assert len(pairs) == 2 and (out / "preview.png").is_file()
+    assert (out / "mask").is_dir() == mask
+
+
+def test_synth_timelapse_depth_and_frame_averaging(tmp_path, rng, capsys):
+    from memrestore.cli.main import main
+    from memrestore.data.timelapse_dataset import read_timelapse
+
+    for i in range(3):
+        write_image(tmp_path / "clean" / f"f{i}.png", smooth_image(rng, 32, 32))
+    assert main(["synth", "--task", "timelapse", "--frames", "4", "--clean", str(tmp_path / "clean"), "-o", str(tmp_path / "tl")]) == 0
+    scenes = read_timelapse(str(tmp_path / "tl"))
+    assert len(scenes) == 3 and all(len(s.frames) == 4 and s.clean is not None for s in scenes)
+    assert main(["synth", "--task", "deblur", "--average", "3", "--clean", str(tmp_path / "clean"), "-o", str(tmp_path / "avg")]) == 0
+    assert [p.name for p in read_layout("paired", str(tmp_path / "avg"))] == ["f1"]  # one window, middle frame
+    np.save(tmp_path / "f0.npy", np.zeros((32, 32), np.float32))
+    (tmp_path / "depth").mkdir()
+    for i in range(3):
+        np.save(tmp_path / "depth" / f"f{i}.npy", np.zeros((16, 16), np.float32))  # zero depth: no haze
+    assert main(["synth", "--task", "dehaze", "--depth", str(tmp_path / "depth"), "--clean", str(tmp_path / "clean"), "-o", str(tmp_path / "hz")]) == 0
+    pair = read_layout("paired", str(tmp_path / "hz"))[0]
+    assert pair.input.read_bytes() == pair.target.read_bytes()
+    capsys.readouterr()
+    assert main(["synth", "--task", "dehaze", "--depth", str(tmp_path), "--clean", str(tmp_path / "clean"), "-o", str(tmp_path / "bad")]) == 2
+    assert "f1.png: no depth file" in capsys.readouterr().err
