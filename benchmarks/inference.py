@@ -23,6 +23,8 @@ FAMILIES = {
     "unet (demo, w24)": {"name": "unet", "width": 24, "depths": [2, 2], "middle": 2},
     "memorynet (cpu config)": {"name": "memorynet", "n_feat": 16, "scale_unetfeats": 8, "scale_orsnetfeats": 8, "num_cab": 2},
     "fastunet + memory (bottleneck)": {"name": "fastunet", "memories": {"bottleneck": {"kind": "hierarchical"}}},
+    "fastunet-gc + memory (bottleneck)": {"name": "fastunet", "global_context": True,
+                                          "memories": {"bottleneck": {"kind": "hierarchical"}}},
 }
 MODES = {
     "whole fp32": {},

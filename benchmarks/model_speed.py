@@ -34,9 +34,10 @@ MODELS: dict[str, Callable[[], torch.nn.Module]] = {
     "memrestore MemoryNet (memrestore/configs/memorynet/derain_cpu.yaml)": lambda: _from_config("memorynet/derain_cpu"),
     "memrestore MGID (default)": lambda: build_model("mgid"),
     "memrestore FastUNet (backbone)": lambda: build_model("fastunet"),
-    "FastUNet + hierarchical memory at bottleneck (the fast memory network)": lambda: build_model(
+    "FastUNet + hierarchical memory at bottleneck (no global context)": lambda: build_model(
         "fastunet", memories={"bottleneck": {"kind": "hierarchical"}}),
-    "FastUNet + global context + hierarchical memory at bottleneck": lambda: build_model(
+    "FastUNet-GC (backbone)": lambda: build_model("fastunet", global_context=True),
+    "FastUNet-GC + hierarchical memory at bottleneck (the fast memory network)": lambda: build_model(
         "fastunet", global_context=True, memories={"bottleneck": {"kind": "hierarchical"}}),
     "FastUNet middle 4 + global context + hierarchical memory at bottleneck": lambda: build_model(
         "fastunet", middle=4, global_context=True, memories={"bottleneck": {"kind": "hierarchical"}}),

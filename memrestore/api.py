@@ -15,13 +15,14 @@ import torch
 from PIL import Image
 from torch import nn
 
-from .checkpoint import load_weights, read_checkpoint
-from .config import Config
+from .checkpoint import load_weights, read_checkpoint, read_weights_file
+from .config import Config, ModelConfig
 from .device import resolve_device
 from .errors import CheckpointError, NonFiniteOutputError
 from .inference import InferenceOptions, restore
 from .io.arrays import array_to_pil, from_rgb01, pil_to_array, to_rgb01
 from .models import model_from_config
+from .models.external import peer_from_weights
 from .tensors import chw_to_hwc, hwc_to_chw
 
 ImageLike = Union[np.ndarray, Image.Image, torch.Tensor]
@@ -67,15 +68,25 @@ class Restorer:
         return from_rgb01(self.restore_array(rgb01), layout)
 
 
+PEER_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin")
+
+
 def load_model(name_or_path: str | Path) -> tuple[nn.Module, Config, dict[str, Any]]:
-    """Architecture with checkpoint weights (on CPU), its config and recorded metadata."""
+    """Architecture with checkpoint weights (on CPU), its config and recorded metadata. A peer
+    project's released weights (``.pth``/``.pt``/``.ckpt``/``.bin``, read with ``weights_only=True``)
+    load too: spandrel detects their architecture."""
     path = Path(name_or_path)
     if not path.exists():
         raise CheckpointError(f"{path}: checkpoint not found (no pretrained models are bundled; train one first)")
+    if path.suffix.lower() in PEER_SUFFIXES:
+        model = peer_from_weights(read_weights_file(path), str(path))
+        config = Config(model=ModelConfig(name=model.architecture))
+        return model.eval(), config, {"peer": model.architecture, "source": str(path)}
     checkpoint = read_checkpoint(path)
     model = model_from_config(checkpoint.config.model)
     load_weights(model, checkpoint.state_dict, path)
-    return model.eval(), checkpoint.config, checkpoint.metadata
+    metadata = {**checkpoint.metadata, **({"unreadable_config": checkpoint.unreadable} if checkpoint.unreadable else {})}
+    return model.eval(), checkpoint.config, metadata
 
 
 def load(name_or_path: str | Path, device: str | torch.device = "auto", **options: Any) -> Restorer:

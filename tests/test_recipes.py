@@ -104,6 +104,8 @@ def test_checkpoint_loads_when_training_options_were_renamed(tmp_path):
     assert checkpoint.config.eval.convention == "y-matlab"
     restorer = memrestore.load(path, device="cpu")
     assert restorer(np.zeros((8, 8, 3), np.uint8)).shape == (8, 8, 3)
+    info = run_cli("info", str(path))
+    assert info.returncode == 0 and "config sections this version cannot read (shown at defaults): train" in info.stdout
 
 
 def test_checkpoint_with_an_invalid_model_section_is_refused(tmp_path):

@@ -135,15 +135,24 @@ def run_restore(args: argparse.Namespace) -> int:
 
 def run_eval(args: argparse.Namespace) -> int:
     from ..io.atomic import check_output_file
-    from ..metrics.folders import evaluate_folders, mean_row, write_csv
+    from ..metrics.folders import evaluate_folders, mean_row, score_columns, write_csv
     from ..metrics.table import format_table
 
     csv_path = check_output_file(args.csv if args.csv else Path(args.pred) / f"metrics_{args.convention}.csv")
-    rows = evaluate_folders(args.pred, args.target, args.convention, args.crop_border)
+    options = {"split": args.split} if args.split else {}
+    if options and args.layout not in ("istd", "srd", "gopro"):
+        raise MemrestoreError(f"--split applies to the istd, srd and gopro layouts, not {args.layout or 'plain folders'}")
+    rows = evaluate_folders(args.pred, args.target, args.convention, args.crop_border, args.layout, **options)
     write_csv(csv_path, rows, args.convention)
-    table = [[r["name"], r["psnr"], r["ssim"]] for r in [*rows, mean_row(rows)]]
+    columns = score_columns(rows)
+    mean = mean_row(rows)
+    titles = {"psnr": "PSNR (dB)", "ssim": "SSIM", "mae_all": "LAB MAE all", "mae_non_shadow": "non-shadow", "mae_shadow": "shadow"}
+    table = [[r["name"], *(r[c] for c in columns)] for r in [*rows, mean]]
     print(f"convention: {args.convention} (crop_border={args.crop_border})")
-    print(format_table(["image", "PSNR (dB)", "SSIM"], table))
+    print(format_table(["image", *(titles.get(c, c) for c in columns)], table))
+    if "total_mae_all" in mean:
+        print("ISTD LAB MAE, per-pixel totals over the set: " + ", ".join(
+            f"{region.replace('_', '-')} {mean[f'total_mae_{region}']:.2f}" for region in ("shadow", "non_shadow", "all")))
     print(f"per-image CSV: {csv_path}")
     return 0
 
@@ -189,10 +198,16 @@ def run_info(args: argparse.Namespace) -> int:
         ("MACs at 256x256", f"{count_macs(model) / 1e9:.3f} G (Conv/Linear multiply-accumulates)"),
         ("receptive field", "whole image (global pooling)" if radius is None else f"radius {radius} px"),
         ("size multiple", str(getattr(model, "size_multiple", 1))),
-        ("trained", f"{metadata.get('step', '?')} steps; losses "
-                    + ", ".join(f"{l.weight} x {l.name}" for l in config.train.losses)),
-        ("training data", config.data.train.root or "-"),
     ]
+    if "peer" in metadata:
+        lines.append(("weights", f"released {metadata['peer']} weights ({metadata['source']}), architecture detected by spandrel"))
+    else:
+        lines += [("trained", f"{metadata.get('step', '?')} steps; losses "
+                              + ", ".join(f"{l.weight} x {l.name}" for l in config.train.losses)),
+                  ("training data", config.data.train.root or "-")]
+    if metadata.get("unreadable_config"):
+        lines.append(("note", f"config sections this version cannot read (shown at defaults): "
+                              f"{', '.join(metadata['unreadable_config'])}"))
     metrics = metadata.get("metrics") or {}
     lines += [(key, str(value)) for key, value in metrics.items()]
     width = max(len(k) for k, _ in lines)

@@ -85,7 +85,8 @@ def _add_restore(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders of images, or glob patterns")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder for restored images")
-    p.add_argument("--checkpoint", required=True, metavar="CKPT", help=".safetensors checkpoint or run folder")
+    p.add_argument("--checkpoint", required=True, metavar="CKPT", help=".safetensors checkpoint, run folder, or a peer "
+                   "project's released weights (.pth/.pt/.ckpt, read with weights_only=True; architecture detected by spandrel)")
     p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (inputs are never overwritten)")
     p.add_argument("--skip-existing", action="store_true", help="skip inputs whose output already exists")
@@ -100,16 +101,23 @@ def _add_restore(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_eval(sub: argparse._SubParsersAction) -> None:
+    from ..data.layouts import LAYOUTS
     from ..metrics import CONVENTIONS
 
     conventions = "; ".join(f"{c.name}: {c.description}" for c in CONVENTIONS.values())
     p = sub.add_parser(
         "eval",
-        help="PSNR/SSIM over paired folders",
-        description=f"Compare restored images with references matched by file name. Conventions: {conventions}.",
+        help="PSNR/SSIM over paired folders or a test set as distributed",
+        description="Compare restored images with references matched by file name, or (--layout) with a test set "
+        "in the folder layout it is distributed in, the restored files named like its degraded images. Sets with "
+        f"shadow masks (istd) also get the ISTD LAB errors (shadow / non-shadow / all). Conventions: {conventions}.",
     )
     p.add_argument("--pred", required=True, metavar="DIR", help="restored images")
-    p.add_argument("--target", required=True, metavar="DIR", help="reference (clean) images")
+    p.add_argument("--target", required=True, metavar="DIR",
+                   help="reference (clean) images, or with --layout the test set's root folder")
+    p.add_argument("--layout", choices=sorted(LAYOUTS), help="read --target as a dataset in this layout "
+                   "(rain: Rain100L/H, Rain12; raindrop; reside: SOTS; istd; gopro; ...)")
+    p.add_argument("--split", metavar="NAME", help="the layout's split, where it has one (istd, srd, gopro; default test)")
     p.add_argument("--convention", default="rgb", choices=list(CONVENTIONS), help="metric convention (default rgb)")
     p.add_argument("--crop-border", type=NON_NEGATIVE, default=0, metavar="N", help="pixels removed from each side")
     p.add_argument("--csv", metavar="PATH", help="per-image CSV (default: <pred>/metrics_<convention>.csv)")

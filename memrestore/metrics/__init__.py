@@ -13,6 +13,9 @@ Papers disagree on colour space, rounding and SSIM windows, and the choice moves
                as in NAFNet-style GoPro numbers.
 ``y-raindrop`` PSNR/SSIM on OpenCV full-range Y of uint8 images, SSIM with scikit-image's
                default 7x7 uniform window (the Raindrop benchmark script of Qian et al.).
+``rgb-skimage7`` PSNR on RGB; SSIM = scikit-image's ``structural_similarity`` defaults (7x7
+               uniform window, sample covariance) per RGB channel, averaged: the all-in-one
+               papers (AirNet, PromptIR, AdaIR). Reads higher than ``rgb``'s Gaussian SSIM.
 =============  =========================================================================
 
 ``crop_border`` pixels are removed from each side before either metric.
@@ -51,6 +54,7 @@ CONVENTIONS: dict[str, Convention] = {
         Convention("y-matlab", "MATLAB rgb2ycbcr Y on uint8, rounded", lambda im: rgb_to_y(im, True), ssim_wang),
         Convention("rgb-matlab3d", "RGB; SSIM = MATLAB ssim() on the RGB array (3-D)", _rgb, ssim_matlab3d),
         Convention("y-raindrop", "OpenCV full-range Y; SSIM 7x7 uniform (skimage default)", rgb_to_y_opencv, ssim_uniform7),
+        Convention("rgb-skimage7", "RGB; SSIM 7x7 uniform per channel (skimage default; AirNet/PromptIR)", _rgb, ssim_uniform7),
     )
 }
 

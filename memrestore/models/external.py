@@ -16,7 +16,7 @@ from torch import nn
 
 from typing import Any, Optional
 
-from ..errors import ConfigError
+from ..errors import CheckpointError, ConfigError
 from ..tensors import pad_to_multiple
 from .interface import RestorationModel
 
@@ -41,6 +41,33 @@ class ExternalModel(RestorationModel):
             x = F.pad(x, (0, max(0, self.min_size - w), 0, max(0, self.min_size - h)), mode="replicate")
         padded, _ = pad_to_multiple(x, self.size_multiple)
         return self.net(self.attach("input", padded))[..., :h, :w]
+
+
+def peer_from_weights(state: dict[str, torch.Tensor], source: str) -> ExternalModel:
+    """The peer network that released weights belong to (a state dict already read safely, never
+    unpickled): spandrel detects the architecture and its hyper-parameters from the keys and shapes
+    (spandrel-extra-arches' architectures too, when installed). Only 3-channel restoration models at
+    scale 1 are accepted; the architecture's name is kept as ``architecture``."""
+    loader_class = _import("spandrel", "ModelLoader", "spandrel")
+    try:
+        from spandrel_extra_arches import install
+
+        install(ignore_duplicates=True)
+    except ImportError:
+        pass  # spandrel's own architectures only
+    try:
+        descriptor = loader_class().load_from_state_dict(state)
+    except Exception as exc:  # spandrel's UnsupportedModelError, or a shape mismatch while loading
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise CheckpointError(f"{source}: not weights of an architecture spandrel knows ({reason})") from None
+    name = descriptor.architecture.name
+    if descriptor.scale != 1 or descriptor.input_channels != 3 or descriptor.output_channels != 3:
+        raise CheckpointError(f"{source}: a {name} model at scale {descriptor.scale} with {descriptor.input_channels} -> "
+                              f"{descriptor.output_channels} channels; memrestore restores RGB images at scale 1")
+    size = descriptor.size_requirements
+    model = ExternalModel(descriptor.model, size.multiple_of, size.minimum)
+    model.architecture = name
+    return model
 
 
 def _import(module: str, attribute: str, package: str):

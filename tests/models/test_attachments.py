@@ -85,6 +85,10 @@ def test_fastunet_global_context_pools_only_in_the_middle():
     plain, context = (build_model("fastunet", **SMALL_FAST, global_context=flag) for flag in (False, True))
     gates = lambda model: [name for name, _ in model.named_modules() if name.endswith("gate")]
     assert gates(plain) == [] and gates(context) and all(name.startswith("middle.") for name in gates(context))
+    with torch.no_grad():
+        for name, parameter in context.named_parameters():
+            if name.endswith("scale"):  # residual scales start at 0: open them so the blocks contribute
+                parameter.fill_(0.5)
     assert receptive_field_radius(context.eval()) is None  # the pooled context sees the whole image
 
 
@@ -119,6 +123,9 @@ def test_fast_memory_network_exports_and_is_described_by_info(tmp_path, global_c
         for attachment in model.attachments.values():  # let the memories contribute to the output
             fuse = attachment.fuse if hasattr(attachment, "fuse") else attachment.project
             fuse.weight.normal_(0, 0.1)
+        for name, parameter in model.named_parameters():
+            if name.endswith("scale"):  # and the residual blocks (their scales start at 0)
+                parameter.fill_(0.5)
     assert export(model, tmp_path / "fast.onnx", "onnx") <= 1e-4
     checkpoint = save_checkpoint(tmp_path / "fast", model, config, step=1)
     result = run_cli("info", str(checkpoint))
