@@ -28,16 +28,16 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 from benchmarks.report import SHARED, write_report
+from memrestore.bench.report import interval, plot_curves
 
 from memrestore.recipes import load_config
 from memrestore.data.paired_dataset import PairedImageDataset
 from memrestore.data.synth import synthesize_pairs
 from memrestore.engine.trainer import Trainer
 from memrestore.inference import run_model
-from memrestore.io.atomic import atomic_path, ensure_dir
+from memrestore.io.atomic import ensure_dir
 from memrestore.metrics import psnr_ssim
 
 COMMAND = ".venv/bin/python -m benchmarks.equal_time"
@@ -148,14 +148,6 @@ def run_one(model: str, seed: int, minutes: float, ema: float, train_root: Path,
     return result
 
 
-def interval(differences: list[float]) -> str:
-    d = np.asarray(differences)
-    if len(d) < 2:
-        return f"{d.mean():+.2f} (n=1)"
-    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
-    return f"{d.mean():+.2f} [{d.mean() - half:+.2f}, {d.mean() + half:+.2f}] (n={len(d)})"
-
-
 def report(results: dict, task: str, minutes: float, ema: float, seeds: list[int], tests: dict[str, Path],
            convention: str, out: Path) -> None:
     """Markdown table and curves of the runs at this budget (the JSON keeps every budget's runs)."""
@@ -189,7 +181,7 @@ def report(results: dict, task: str, minutes: float, ema: float, seeds: list[int
                 per_seed = [np.mean(a["scores"][name]) - np.mean(b["scores"][name]) for a, b in pairs]
                 lines.append(f"| {model} - {reference} | {name} | {interval(per_image)} | {interval(per_seed)} |")
     write_report(out, f"equal_time_{task}", results, lines)
-    plot_curves(runs, models, out / f"equal_time_{task}.png", f"{task}: validation PSNR over training time")
+    plot_curves(runs, models, out / f"equal_time_{task}.png", f"{task}: validation PSNR over training time", key="model")
     print("\n".join(lines))
 
 
@@ -197,29 +189,6 @@ def per_image_input(root: Path, convention: str) -> list[float]:
     dataset = PairedImageDataset.from_folder(root)
     return [psnr_ssim(dataset[i]["input"].numpy().transpose(1, 2, 0), dataset[i]["target"].numpy().transpose(1, 2, 0),
                       convention)["psnr"] for i in range(len(dataset))]
-
-
-def plot_curves(runs: list[dict], models: list[str], path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(8, 4.5))
-    for i, model in enumerate(models):
-        for j, run in enumerate(r for r in runs if r["model"] == model):
-            if run["curve"]:
-                t, p = zip(*run["curve"])
-                axis.plot(np.array(t) / 60, p, marker="o", color=f"C{i}", alpha=0.9, label=model if j == 0 else None)
-    axis.set_xlabel("training time (min, validation excluded)")
-    axis.set_ylabel("validation PSNR (dB)")
-    axis.set_title(title)
-    axis.legend(fontsize=8)
-    axis.grid(alpha=0.3)
-    figure.tight_layout()
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png", dpi=100)
-    plt.close(figure)
 
 
 def main() -> None:

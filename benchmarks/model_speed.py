@@ -14,16 +14,14 @@ Writes model_speed.json / .md into --out.
 from __future__ import annotations
 
 import argparse
-import math
 import platform
-import statistics
-import time
 from typing import Callable
 
 import torch
 
 from memrestore.recipes import load_config
-from memrestore.models import build_model, final_output
+from memrestore.bench.speed import inference_timer, interleaved, training_timer
+from memrestore.models import build_model
 from memrestore.models.complexity import count_macs, count_parameters
 from benchmarks.report import write_report
 
@@ -55,39 +53,6 @@ def _from_config(relative: str) -> torch.nn.Module:
     return build_model(model.name, **model.options)
 
 
-def inference_timer(model: torch.nn.Module, megapixels: float, bf16: bool, channels_last: bool) -> Callable[[], float]:
-    side = int(math.sqrt(megapixels * 1e6))
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    x = torch.rand(1, 3, side, side).contiguous(memory_format=fmt)
-
-    def run() -> float:
-        model.eval()
-        start = time.perf_counter()
-        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            final_output(model(x))
-        return time.perf_counter() - start
-
-    return run
-
-
-def training_timer(model: torch.nn.Module, bf16: bool, channels_last: bool) -> Callable[[], float]:
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    x, y = torch.rand(4, 3, 96, 96).contiguous(memory_format=fmt), torch.rand(4, 3, 96, 96)
-
-    def run() -> float:
-        model.train()
-        start = time.perf_counter()
-        optimizer.zero_grad(set_to_none=True)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            out = final_output(model(x))
-        torch.nn.functional.l1_loss(out.float(), y).backward()
-        optimizer.step()
-        return time.perf_counter() - start
-
-    return run
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -111,21 +76,14 @@ def main() -> None:
             timers[(name, "train")] = training_timer(models[name], bf16, channels_last)
             for size in sizes:
                 timers[(name, size)] = inference_timer(models[name], size, bf16, channels_last)
-    samples: dict = {key: [] for key in timers}
-    for run in timers.values():  # warm-up
-        run()
-    for round_ in range(args.rounds):
-        for key, run in timers.items():
-            repeats = args.steps if key[1] == "train" else 1
-            samples[key].append(statistics.median(run() for _ in range(repeats)))
-        print(f"round {round_ + 1}/{args.rounds} done", flush=True)
+    seconds = interleaved(timers, args.rounds, args.steps)
     rows = []
     for name, model in models.items():
         row = {"model": name, "params_m": round(count_parameters(model) / 1e6, 3),
                "gmacs_256": round(count_macs(model) / 1e9, 2),
-               "train_steps_per_s": round(1 / statistics.median(samples[(name, "train")]), 2)}
+               "train_steps_per_s": round(1 / seconds[(name, "train")], 2)}
         for size in sizes:
-            row[f"inference_mp_per_s@{size:g}MP"] = round(size / statistics.median(samples[(name, size)]), 3)
+            row[f"inference_mp_per_s@{size:g}MP"] = round(size / seconds[(name, size)], 3)
         rows.append(row)
     base = rows[0]
     for row in rows:

@@ -50,6 +50,27 @@ def run_configs(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_bench(args: argparse.Namespace) -> int:
+    from ..bench.suite import load_suite
+
+    suite = load_suite(args.suite)  # every method's config checked before any work
+    out = Path(args.out)
+    if args.what == "speed":
+        from ..bench.speed import run_speed
+
+        sizes = " ".join(f"{s:g}" for s in args.sizes)
+        command = f"memrestore bench speed {args.suite} --sizes {sizes} --rounds {args.rounds}"
+        run_speed(suite, out, command, args.sizes, args.rounds)
+        print((out / f"{suite.name}_speed.md").read_text(encoding="utf-8"))
+        return 0
+    from ..bench.quality import run_suite
+
+    work = Path(args.work or Path("runs") / "bench" / suite.name)
+    run_suite(suite, out, work, f"memrestore bench quality {args.suite}", report_only=args.report_only)
+    print((out / f"{suite.name}.md").read_text(encoding="utf-8"))
+    return 0
+
+
 def collect_inputs(inputs: list[str]) -> list[Path]:
     """Expand files, folders (non-recursive) and glob patterns into image paths; unknown paths are errors."""
     import glob

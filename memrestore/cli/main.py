@@ -200,6 +200,25 @@ def _add_configs(sub: argparse._SubParsersAction) -> None:
     p.add_argument("name", nargs="?", help="print this recipe's YAML (to copy and edit)")
 
 
+def _add_bench(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="run a benchmark suite: methods under one budget on real test sets, or their speed",
+        description="quality: train every method x seed of SUITE under the same budget (equal time or steps), "
+        "score on the suite's real test sets, report mean +- std, paired differences to the baseline with 95%% "
+        "intervals, curves and a visual grid; finished runs are cached by config hash and interrupted ones "
+        "resume. speed: the suite's models side by side (MP/s, train steps/s, MACs, peak memory).",
+    )
+    p.add_argument("what", choices=["quality", "speed"])
+    p.add_argument("suite", metavar="SUITE.yaml", help="the suite (see benchmarks/suites/)")
+    p.add_argument("--out", default="benchmarks/results", metavar="DIR", help="where reports go (default benchmarks/results)")
+    p.add_argument("--work", metavar="DIR", help="run folders (default runs/bench/<suite name>)")
+    p.add_argument("--report-only", action="store_true", help="quality: report the finished runs, train nothing")
+    p.add_argument("--sizes", type=float, nargs="*", default=[1.0, 4.0], metavar="MP",
+                   help="speed: inference sizes in megapixels besides 512x512 (default 1 4)")
+    p.add_argument("--rounds", type=POSITIVE, default=3, help="speed: interleaved rounds (default 3)")
+
+
 def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "demo",
@@ -224,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"memrestore {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add in (_add_train, _add_restore, _add_eval, _add_synth, _add_export, _add_info, _add_inspect, _add_plot, _add_configs,
-                _add_demo):
+                _add_bench, _add_demo):
         add(sub)
     return parser
 

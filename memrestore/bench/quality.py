@@ -1,0 +1,145 @@
+"""`memrestore bench quality SUITE.yaml`: train every (method, seed) of a suite under one budget, score
+it on real test pairs, and report mean ± std, paired differences to the baseline with 95 % intervals,
+PSNR-versus-training-time curves and a visual grid with zoomed crops.
+
+Runs live in ``WORK/<method>-s<seed>-<key>`` where ``key`` hashes what the run depends on
+(``suite.run_key``): re-running a suite trains only runs whose key is new, an interrupted run resumes
+from its last checkpoint (``Trainer(resume=True)``), and a finished run's scores are kept in its
+``bench.json``. An equal-time budget is turned into steps by a calibration run (median of three
+timed spans after a warm-up, every training image decoded), so each method gets the same training
+time with validation excluded.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from ..data.layouts import read_layout
+from ..data.pairing import Pair
+from ..data.synth import synthesize_pairs
+from ..engine.trainer import RESUME_FILE, Trainer
+from ..inference import run_model
+from ..io import ensure_dir, read_image, to_float_rgb
+from ..io.atomic import atomic_write_text
+from ..metrics import psnr_ssim
+from ..tensors import chw_to_hwc, hwc_to_chw
+from .report import write_quality_report
+from .suite import Suite, method_config, run_key
+
+
+def selected_pairs(root: str | Path, layout: str, include: str) -> list[Pair]:
+    pairs = read_layout(layout, str(root))
+    return [p for p in pairs if fnmatch.fnmatch(p.input.name, include)]
+
+
+def prepare_training_folder(suite: Suite, work: Path) -> Path:
+    """One paired folder (``input/``, ``target/``) of links to every training source's pairs."""
+    folder = work / "train-data"
+    for index, source in enumerate(suite.train):
+        if source.synth is not None:
+            s = source.synth
+            root = work / f"synth-{index}-{s.task}-{s.preset or 'default'}"
+            synthesize_pairs(s.clean, root, s.task, s.preset, s.renderings, s.seed)
+            pairs = read_layout("paired", str(root))
+        else:
+            pairs = selected_pairs(source.root, source.layout, source.include)
+        for pair in pairs:
+            for kind, path in (("input", pair.input), ("target", pair.target)):
+                link = folder / kind / f"{index}-{pair.name}{path.suffix}"
+                if not link.exists():
+                    ensure_dir(link.parent)
+                    os.symlink(path.resolve(), link)
+    return folder
+
+
+def calibrate(suite: Suite, method: str, train_root: Path, seed: int, work: Path,
+              warmup: int = 30, steps: int = 30, repeats: int = 3) -> float:
+    """Training steps per second of a method in a throw-away run, with the image cache filled."""
+    config = method_config(suite, method, train_root, seed, [f"output_dir={work}", "name=calibration",
+                                                                 f"train.iterations={warmup}", "train.checkpoint_every=0",
+                                                                 "data.val=null"])
+    trainer = Trainer(config, progress=False, overwrite=True)
+    trainer.fit()
+    for index in range(len(trainer.train_set.pairs)):
+        trainer.train_set.load(index)
+    rates = []
+    for _ in range(repeats):
+        trainer.config.train.iterations = trainer.step + steps
+        start = time.perf_counter()
+        trainer.fit()
+        rates.append(steps / (time.perf_counter() - start))
+    return float(np.median(rates))
+
+
+def score(model: Any, pairs: list[Pair], convention: str) -> list[float]:
+    """PSNR of every test pair, in the suite's order."""
+    scores = []
+    for pair in pairs:
+        restored = chw_to_hwc(run_model(model, hwc_to_chw(to_float_rgb(read_image(pair.input)))[None])[0])
+        scores.append(psnr_ssim(restored, to_float_rgb(read_image(pair.target)), convention)["psnr"])
+    return scores
+
+
+def run_one(suite: Suite, method: str, seed: int, train_root: Path, tests: dict[str, list[Pair]], work: Path) -> dict:
+    """Train (or resume) one run and score it; the result is kept in the run folder."""
+    key = run_key(suite, method, seed)
+    slug = "".join(c if c.isalnum() else "_" for c in method).strip("_")
+    run_dir = work / f"{slug}-s{seed}-{key}"
+    done = run_dir / "bench.json"
+    if done.is_file():
+        return json.loads(done.read_text())
+    state = json.loads((run_dir / "budget.json").read_text()) if (run_dir / "budget.json").is_file() else None
+    if state is None:
+        speed = calibrate(suite, method, train_root, seed, work) if suite.budget.minutes is not None else None
+        steps = max(10, int(suite.budget.minutes * 60 * speed)) if speed else int(suite.budget.steps)
+        state = {"steps": steps, "calibrated_steps_per_s": speed}
+        ensure_dir(run_dir)
+        atomic_write_text(run_dir / "budget.json", json.dumps(state))
+    steps, every = state["steps"], max(1, state["steps"] // suite.checkpoints)
+    curve = suite.curve or next(iter(suite.tests))
+    curve_set = suite.tests[curve]
+    overrides = [f"output_dir={work}", f"name={run_dir.name}", f"train.iterations={steps}", f"train.val_every={every}",
+                 f"train.checkpoint_every={every}", f"train.scheduler.warmup_iters={steps // 50}",
+                 f"data.val={{type: {curve_set.layout}, root: {curve_set.root}}}", f"eval.convention={curve_set.convention}"]
+    config = method_config(suite, method, train_root, seed, overrides)
+    resume = (run_dir / RESUME_FILE).is_file()
+    trainer = Trainer(config, progress=True, resume=resume, overwrite=not resume)
+    trainer.fit()
+    records = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
+    result = {"method": method, "seed": seed, "key": key, **state, "train_seconds": trainer.summary["seconds"],
+              "curve": [[r["train_seconds"], r["val_psnr"]] for r in records if "val_psnr" in r and "train_seconds" in r],
+              "scores": {name: score(trainer.model, pairs, suite.tests[name].convention) for name, pairs in tests.items()},
+              "checkpoint": str(run_dir / "model.safetensors")}
+    atomic_write_text(done, json.dumps(result))
+    return result
+
+
+def run_suite(suite: Suite, out: Path, work: Path, command: str, report_only: bool = False) -> dict:
+    """Every (seed, method) of the suite, seed-major so a partial suite still compares every method;
+    then the report. Returns the results."""
+    tests = {name: selected_pairs(t.root, t.layout, t.include) for name, t in suite.tests.items()}
+    results: list[dict] = []
+    if not report_only:
+        train_root = prepare_training_folder(suite, work)
+        jobs = [(seed, method) for seed in suite.seeds for method in suite.methods]
+        for seed, method in tqdm(jobs, desc=f"suite {suite.name}", unit="run"):
+            results.append(run_one(suite, method, seed, train_root, tests, work))
+    else:
+        for seed in suite.seeds:
+            for method in suite.methods:
+                done = next(work.glob(f"*-s{seed}-{run_key(suite, method, seed)}/bench.json"), None)
+                if done is not None:
+                    results.append(json.loads(done.read_text()))
+    inputs = {name: [psnr_ssim(to_float_rgb(read_image(p.input)), to_float_rgb(read_image(p.target)),
+                               suite.tests[name].convention)["psnr"] for p in pairs] for name, pairs in tests.items()}
+    write_quality_report(suite, results, inputs, tests, out, command)
+    return {"runs": results, "inputs": inputs}
+

@@ -1,0 +1,126 @@
+"""Benchmark reports: JSON + Markdown headed by the command that produced them (the one writer every
+benchmark uses), paired differences with 95 % t-intervals, training curves and visual grids."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..io.atomic import atomic_path, atomic_write_text
+
+
+def write_report(out: str | Path, stem: str, data: dict, lines: list[str]) -> None:
+    """``out/stem.json`` (``data``) and ``out/stem.md`` (``lines``), each replaced atomically."""
+    out = Path(out)
+    atomic_write_text(out / f"{stem}.json", json.dumps(data, indent=2) + "\n")
+    atomic_write_text(out / f"{stem}.md", "\n".join(lines) + "\n")
+
+
+def interval(differences: list[float]) -> str:
+    """``mean [low, high] (n=N)``: the mean and its two-sided 95 % t-interval."""
+    from scipy import stats
+
+    d = np.asarray(differences, dtype=float)
+    if len(d) < 2:
+        return f"{d.mean():+.2f} (n={len(d)})"
+    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    return f"{d.mean():+.2f} [{d.mean() - half:+.2f}, {d.mean() + half:+.2f}] (n={len(d)})"
+
+
+def plot_curves(runs: list[dict], methods: list[str], path: Path, title: str, key: str = "method") -> None:
+    """Validation PSNR against training minutes, one colour per method, one line per seed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(8, 4.5))
+    for i, method in enumerate(methods):
+        for j, run in enumerate(r for r in runs if r[key] == method):
+            if run["curve"]:
+                t, p = zip(*run["curve"])
+                axis.plot(np.array(t) / 60, p, marker="o", color=f"C{i}", alpha=0.9, label=method if j == 0 else None)
+    axis.set_xlabel("training time (min, validation excluded)")
+    axis.set_ylabel("validation PSNR (dB)")
+    axis.set_title(title)
+    axis.legend(fontsize=8)
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=100)
+    plt.close(figure)
+
+
+def zoomed(image: np.ndarray, fraction: float = 0.25) -> np.ndarray:
+    """The centre crop covering ``fraction`` of each side (shown beside the whole image)."""
+    h, w = image.shape[:2]
+    ch, cw = max(8, int(h * fraction)), max(8, int(w * fraction))
+    top, left = (h - ch) // 2, (w - cw) // 2
+    return image[top : top + ch, left : left + cw]
+
+
+def quality_lines(suite: Any, runs: list[dict], inputs: dict[str, list[float]], command: str) -> list[str]:
+    """The Markdown table (mean ± std over seeds) and the paired differences to the baseline."""
+    budget = f"{suite.budget.minutes:g} min" if suite.budget.minutes is not None else f"{suite.budget.steps} steps"
+    conventions = ", ".join(f"{name}: {t.convention}" for name, t in suite.tests.items())
+    lines = [f"`{command}` (suite {suite.name}: equal budget {budget} per run, seeds {suite.seeds}; {conventions})", "",
+             "| method | seeds | steps | train min | " + " | ".join(f"{n} PSNR" for n in suite.tests) + " |",
+             "| --- | --- | --- | --- | " + " | ".join("---" for _ in suite.tests) + " |",
+             "| input | - | - | - | " + " | ".join(f"{np.mean(v):.2f}" for v in inputs.values()) + " |"]
+    for method in suite.methods:
+        mine = [r for r in runs if r["method"] == method]
+        if not mine:
+            continue
+        cells = []
+        for name in suite.tests:
+            means = np.array([np.mean(r["scores"][name]) for r in mine])
+            cells.append(f"{means.mean():.2f} ± {means.std(ddof=1) if len(means) > 1 else 0.0:.2f}")
+        lines.append(f"| {method} | {len(mine)} | {int(np.mean([r['steps'] for r in mine]))} | "
+                     f"{np.mean([r['train_seconds'] for r in mine]) / 60:.1f} | " + " | ".join(cells) + " |")
+    if suite.baseline:
+        lines += ["", f"Paired differences to {suite.baseline} (dB, mean [95 % interval]): per test image with seeds "
+                      "pooled, and per seed.", "", "| method | test set | per image | per seed |", "| --- | --- | --- | --- |"]
+        for method in suite.methods:
+            if method == suite.baseline:
+                continue
+            pairs = [(a, b) for a in runs for b in runs
+                     if a["method"] == method and b["method"] == suite.baseline and a["seed"] == b["seed"]]
+            for name in suite.tests if pairs else []:
+                per_image = [x - y for a, b in pairs for x, y in zip(a["scores"][name], b["scores"][name])]
+                per_seed = [np.mean(a["scores"][name]) - np.mean(b["scores"][name]) for a, b in pairs]
+                lines.append(f"| {method} | {name} | {interval(per_image)} | {interval(per_seed)} |")
+    return lines
+
+
+def write_quality_report(suite: Any, runs: list[dict], inputs: dict[str, list[float]], tests: dict[str, list],
+                         out: Path, command: str) -> None:
+    """``out/<suite>.{json,md}``, the curves ``<suite>.png`` and the grid ``<suite>_grid.png``."""
+    from ..config import to_plain
+
+    lines = quality_lines(suite, runs, inputs, command)
+    write_report(out, suite.name, {"command": command, "suite": to_plain(suite), "inputs": inputs, "runs": runs}, lines)
+    methods = [m for m in suite.methods if any(r["method"] == m for r in runs)]
+    plot_curves(runs, methods, out / f"{suite.name}.png", f"{suite.name}: validation PSNR over training time")
+    write_grid(suite, runs, tests, out / f"{suite.name}_grid.png")
+
+
+def write_grid(suite: Any, runs: list[dict], tests: dict[str, list], path: Path) -> None:
+    """The first image of the first test set: input, each method (first seed) and target, whole and
+    a zoomed centre crop."""
+    from ..api import load
+    from ..io import read_image, to_float_rgb
+    from ..visualize import save_comparison_grid
+
+    pair = next(iter(tests.values()))[0]
+    degraded, target = to_float_rgb(read_image(pair.input)), to_float_rgb(read_image(pair.target))
+    rows = {"input": [degraded, zoomed(degraded)]}
+    for method in suite.methods:
+        run = next((r for r in runs if r["method"] == method and Path(r.get("checkpoint", "")).is_file()), None)
+        if run is not None:
+            restored = load(run["checkpoint"], device="cpu").restore_array(degraded)
+            rows[method[:14]] = [restored, zoomed(restored)]
+    rows["target"] = [target, zoomed(target)]
+    save_comparison_grid(rows, path, height=200)

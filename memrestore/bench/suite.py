@@ -1,0 +1,147 @@
+"""A benchmark suite: methods compared under one budget, on the same training data, seeds and real
+test sets, each scored with its task's metric convention. Plain YAML validated into dataclasses (the
+schema of ``config.py``); every method's training config is built and checked when the suite loads,
+so a mistyped option fails before anything trains. Paths are relative to the working directory.
+
+    name: derain-equal-time
+    budget: {minutes: 20}            # equal training time (calibrated to steps), or {steps: N}
+    seeds: [0, 1, 2]
+    recipe: [data.train.patch_size=96, train.losses=[{name: l1}]]   # overrides shared by every method
+    train:                           # training pairs, merged into one folder
+      - {root: ../shared/data/real/derain-JORDER-small, include: "train-*"}
+      - {synth: {clean: ../shared/data/clean, task: derain, preset: heavy}}
+    tests:
+      Rain12: {root: ../shared/data/real/derain-Rain12, convention: y-matlab}
+    methods:
+      NAFNet-w16: {set: [model.name=nafnet, model.width=16]}
+      fast memory: {recipe: fastunet/derain_cpu}
+    baseline: NAFNet-w16             # paired differences are taken against it
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from ..config import Config, bounds, from_dict, load_yaml
+from ..errors import ConfigError
+from ..recipes import load_config
+
+
+@dataclass
+class Budget:
+    """Exactly one of ``minutes`` (training time, validation excluded) or ``steps``."""
+
+    minutes: Optional[float] = None
+    steps: Optional[int] = None
+
+
+@dataclass
+class Synthesis:
+    """``memrestore synth`` on clean photos (``data.synth.synthesize_pairs``)."""
+
+    clean: str = ""
+    task: str = "derain"
+    preset: Optional[str] = None
+    renderings: int = bounds(1, 1)
+    seed: int = 0
+
+
+@dataclass
+class Source:
+    """Pairs from a dataset folder (``root`` in ``layout``, names filtered by the ``include`` glob) or
+    made by ``synth``."""
+
+    root: str = ""
+    layout: str = "paired"
+    include: str = "*"
+    synth: Optional[Synthesis] = None
+
+
+@dataclass
+class TestSet:
+    root: str = ""
+    layout: str = "paired"
+    include: str = "*"
+    convention: str = "rgb"
+
+
+@dataclass
+class Method:
+    """A training recipe (a shipped name or a path; none: the defaults) plus overrides."""
+
+    recipe: Optional[str] = None
+    set: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Suite:
+    name: str = "suite"
+    budget: Budget = field(default_factory=Budget)
+    seeds: list[int] = bounds([0], 0, min_items=1)
+    recipe: list[str] = field(default_factory=list)
+    train: list[Source] = field(default_factory=list)
+    tests: dict[str, TestSet] = field(default_factory=dict)
+    curve: Optional[str] = None
+    checkpoints: int = bounds(8, 1)
+    methods: dict[str, Method] = field(default_factory=dict)
+    baseline: Optional[str] = None
+
+
+def load_suite(path: str | Path) -> Suite:
+    """Read and check a suite, including every method's training config."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: suite file not found")
+    try:
+        data = load_yaml(path.read_text(encoding="utf-8"))
+    except Exception as exc:
+        raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
+    suite = from_dict(Suite, data, str(path))
+    tests = {name: from_dict(TestSet, value, f"{path}.tests.{name}") for name, value in suite.tests.items()}
+    methods = {name: from_dict(Method, value, f"{path}.methods.{name}") for name, value in suite.methods.items()}
+    suite.tests, suite.methods = tests, methods
+    if (suite.budget.minutes is None) == (suite.budget.steps is None):
+        raise ConfigError(f"{path}: budget needs exactly one of minutes or steps, got {suite.budget}")
+    if not suite.methods or not suite.tests or not suite.train:
+        raise ConfigError(f"{path}: a suite needs methods, tests and train sources")
+    if suite.baseline is not None and suite.baseline not in suite.methods:
+        raise ConfigError(f"{path}: baseline {suite.baseline!r} is not one of the methods ({', '.join(suite.methods)})")
+    if suite.curve is not None and suite.curve not in suite.tests:
+        raise ConfigError(f"{path}: curve {suite.curve!r} is not one of the tests ({', '.join(suite.tests)})")
+    for source in suite.train:
+        if bool(source.root) == (source.synth is not None):
+            raise ConfigError(f"{path}: each train source needs either root or synth")
+    from ..metrics import CONVENTIONS
+
+    for name, test in suite.tests.items():
+        if test.convention not in CONVENTIONS:
+            raise ConfigError(f"{path}.tests.{name}: convention {test.convention!r} is not one of {', '.join(CONVENTIONS)}")
+    for name in suite.methods:
+        method_config(suite, name, "checked-at-load", seed=suite.seeds[0])  # every option checked before work
+    return suite
+
+
+def method_config(suite: Suite, method: str, train_root: str | Path, seed: int, overrides: list[str] | None = None) -> Config:
+    """The validated training config of ``method`` for one seed (budget and data filled in later)."""
+    spec = suite.methods[method]
+    settings = [*suite.recipe, *spec.set, f"data.train.root={train_root}", f"seed={seed}", "train.samples=0",
+                *(overrides or [])]
+    try:
+        return load_config(spec.recipe, settings)
+    except ConfigError as exc:
+        raise ConfigError(f"suite {suite.name!r}, method {method!r}: {exc}") from None
+
+
+def run_key(suite: Suite, method: str, seed: int) -> str:
+    """What a run depends on, hashed: its method, seed, budget and the suite's shared settings. A
+    changed method gets a new key (it retrains); the others keep theirs (their runs are reused)."""
+    spec = suite.methods[method]
+    identity = {"recipe": spec.recipe, "set": spec.set, "shared": suite.recipe, "seed": seed,
+                "budget": [suite.budget.minutes, suite.budget.steps], "train": [repr(s) for s in suite.train],
+                "checkpoints": suite.checkpoints}
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
+

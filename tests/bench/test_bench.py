@@ -1,0 +1,104 @@
+"""`memrestore bench`: a suite trains every method x seed under one budget, scores real-style test
+pairs, reports (JSON, Markdown, curves, grid), reuses finished runs, retrains only what changed, and
+refuses a bad suite before any work; `bench speed` measures the suite's models side by side."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from memrestore.bench.suite import load_suite, run_key
+from memrestore.errors import ConfigError
+
+from tests.helpers import run_cli
+
+TINY_UNET = ["model.name=unet", "model.width=8", "model.depths=[1]", "model.middle=1"]
+TINY_FAST = ["model.name=fastunet", "model.width=8", "model.depths=[1, 1]", "model.middle=1", "model.global_context=true"]
+
+
+def write_suite(tmp_path, paired_root, **changes):
+    suite = {"name": "tiny", "budget": {"steps": 4}, "seeds": [0], "checkpoints": 2,
+             "recipe": ["data.train.patch_size=32", "data.train.batch_size=2"],
+             "train": [{"root": str(paired_root)}],
+             "tests": {"pairs": {"root": str(paired_root), "convention": "y-matlab"}},
+             "methods": {"unet": {"set": TINY_UNET}, "fast": {"set": TINY_FAST}}, "baseline": "unet", **changes}
+    path = tmp_path / "suite.yaml"
+    path.write_text(yaml.safe_dump(suite, sort_keys=False))
+    return path
+
+
+def bench(path, tmp_path, *extra):
+    return run_cli("bench", "quality", str(path), "--out", str(tmp_path / "out"), "--work", str(tmp_path / "work"), *extra)
+
+
+def test_quality_suite_reports_and_reuses_finished_runs(tmp_path, paired_root):
+    path = write_suite(tmp_path, paired_root)
+    first = bench(path, tmp_path)
+    assert first.returncode == 0, first.stderr
+    report = json.loads((tmp_path / "out" / "tiny.json").read_text())
+    assert [r["method"] for r in report["runs"]] == ["unet", "fast"]
+    assert all(r["steps"] == 4 and len(r["scores"]["pairs"]) == 3 and len(r["curve"]) >= 1 for r in report["runs"])
+    assert len(report["inputs"]["pairs"]) == 3
+    markdown = (tmp_path / "out" / "tiny.md").read_text()
+    assert markdown.startswith(f"`memrestore bench quality {path}`") and "Paired differences to unet" in markdown
+    assert "| fast | pairs |" in markdown and "(n=3)" in markdown
+    assert (tmp_path / "out" / "tiny.png").stat().st_size > 0 and (tmp_path / "out" / "tiny_grid.png").stat().st_size > 0
+
+    runs = {p.name: p for p in (tmp_path / "work").iterdir() if p.name.startswith(("unet-", "fast-"))}
+    stamps = {name: (p / "model.safetensors").stat().st_mtime_ns for name, p in runs.items()}
+    again = bench(path, tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert {name: (p / "model.safetensors").stat().st_mtime_ns for name, p in runs.items()} == stamps  # nothing retrained
+
+    changed = write_suite(tmp_path, paired_root, methods={"unet": {"set": TINY_UNET}, "fast": {"set": [*TINY_FAST, "model.width=12"]}})
+    third = bench(changed, tmp_path)
+    assert third.returncode == 0, third.stderr
+    folders = sorted(p.name for p in (tmp_path / "work").iterdir() if p.name.startswith(("unet-", "fast-")))
+    assert len(folders) == 3 and sum(f.startswith("unet-") for f in folders) == 1  # only the changed method retrained
+    suite = load_suite(changed)
+    assert f"fast-s0-{run_key(suite, 'fast', 0)}" in folders
+
+
+def test_an_interrupted_run_resumes_instead_of_restarting(tmp_path, paired_root):
+    path = write_suite(tmp_path, paired_root, methods={"unet": {"set": TINY_UNET}})
+    assert bench(path, tmp_path).returncode == 0
+    (run,) = [p for p in (tmp_path / "work").iterdir() if p.name.startswith("unet-")]
+    before = json.loads((run / "bench.json").read_text())
+    (run / "bench.json").unlink()  # as if killed after training, before scoring
+    assert bench(path, tmp_path).returncode == 0
+    assert json.loads((run / "bench.json").read_text())["scores"] == before["scores"]
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"budget": {"steps": 4, "minutes": 1}}, "budget needs exactly one of minutes or steps"),
+    ({"baseline": "nafnet"}, "baseline 'nafnet' is not one of the methods"),
+    ({"methods": {"unet": {"set": [*TINY_UNET, "model.widht=3"]}}}, "method 'unet': config: model: unknown key 'widht'"),
+    ({"tests": {"pairs": {"root": "x", "convention": "psnr"}}}, "convention 'psnr' is not one of"),
+])
+def test_a_bad_suite_is_one_line_before_any_work(tmp_path, paired_root, changes, message):
+    path = write_suite(tmp_path, paired_root, **changes)
+    with pytest.raises(ConfigError, match=message):
+        load_suite(path)
+    done = bench(path, tmp_path)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and not (tmp_path / "work").exists()
+
+
+def test_speed_table_side_by_side(tmp_path, paired_root):
+    path = write_suite(tmp_path, paired_root)
+    done = run_cli("bench", "speed", str(path), "--sizes", "0.05", "--rounds", "1", "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    rows = json.loads((tmp_path / "out" / "tiny_speed.json").read_text())["rows"]
+    assert [r["method"] for r in rows] == ["unet", "fast"]
+    assert all(r["train_steps_per_s"] > 0 and r["mp_per_s@0.05"] > 0 and r["peak_gib@0.262144"] > 0 for r in rows)
+    assert "(1.00x)" in (tmp_path / "out" / "tiny_speed.md").read_text()
+
+
+def test_shipped_suites_load(monkeypatch):
+    from pathlib import Path
+
+    suites = sorted((Path(__file__).resolve().parents[2] / "benchmarks" / "suites").glob("*.yaml"))
+    assert len(suites) >= 2
+    for suite in suites:
+        assert load_suite(suite).baseline == "NAFNet-w16"
