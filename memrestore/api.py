@@ -23,6 +23,7 @@ from .inference import InferenceOptions, restore
 from .io.arrays import array_to_pil, from_rgb01, pil_to_array, to_rgb01
 from .models import model_from_config
 from .models.external import peer_from_weights
+from .pretrained import TASKS, default_checkpoint
 from .tensors import chw_to_hwc, hwc_to_chw
 
 ImageLike = Union[np.ndarray, Image.Image, torch.Tensor]
@@ -77,7 +78,7 @@ def load_model(name_or_path: str | Path) -> tuple[nn.Module, Config, dict[str, A
     load too: spandrel detects their architecture."""
     path = Path(name_or_path)
     if not path.exists():
-        raise CheckpointError(f"{path}: checkpoint not found (no pretrained models are bundled; train one first)")
+        raise CheckpointError(f"{path}: checkpoint not found (packaged defaults are loaded by task name: memrestore models)")
     if path.suffix.lower() in PEER_SUFFIXES:
         model = peer_from_weights(read_weights_file(path), str(path))
         config = Config(model=ModelConfig(name=model.architecture))
@@ -90,10 +91,13 @@ def load_model(name_or_path: str | Path) -> tuple[nn.Module, Config, dict[str, A
 
 
 def load(name_or_path: str | Path, device: str | torch.device = "auto", **options: Any) -> Restorer:
-    """Load a memrestore checkpoint (a ``.safetensors`` file or a run folder) onto ``device``.
+    """Load a memrestore checkpoint (a ``.safetensors`` file or a run folder), a peer's released
+    weights, or the packaged default of a task (``"derain"``, ``"dehaze"``, ...) onto ``device``.
 
     Keyword options are ``InferenceOptions`` fields: ``tile``, ``overlap``, ``max_memory``, ``tta``, ``bf16``.
     """
     inference, target = InferenceOptions(**options), resolve_device(device)  # checked before reading
+    if isinstance(name_or_path, str) and name_or_path in TASKS and not Path(name_or_path).exists():
+        name_or_path = default_checkpoint(name_or_path)
     model, config, metadata = load_model(name_or_path)
     return Restorer(model, config, target, metadata, inference)

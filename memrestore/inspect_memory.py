@@ -17,7 +17,7 @@ import torch
 from .errors import MemrestoreError
 from .io.atomic import atomic_path
 from .models.interface import RestorationModel
-from .tensors import eval_mode, hwc_to_chw
+from .tensors import eval_mode, hwc_to_chw, model_device
 
 
 def item_palette(count: int) -> np.ndarray:
@@ -28,7 +28,7 @@ def item_palette(count: int) -> np.ndarray:
 @torch.no_grad()
 def memory_maps(model: RestorationModel, image01: np.ndarray) -> dict[str, np.ndarray]:
     """Addressing weights (H, W, K) per memory and level for a float HxWx3 image (the model's last read)."""
-    device = next(model.parameters()).device
+    device = model_device(model)
     with eval_mode(model):
         model(hwc_to_chw(image01)[None].to(device))
     readouts = model.memory_readouts()

@@ -1,5 +1,5 @@
 """Small tensor helpers used across the package: image layout (HxWxC arrays <-> CxHxW tensors),
-padding to a size multiple, and running a model in eval mode."""
+padding to a size multiple, a model's device, and running a model in eval mode."""
 
 from __future__ import annotations
 
@@ -30,6 +30,13 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple
         return x, (h, w)
     mode = "reflect" if pad_h < h and pad_w < w else "replicate"
     return F.pad(x, (0, pad_w, 0, pad_h), mode=mode), (h, w)
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """Where a model's weights live (its buffers for a parameter-free model; CPU for neither)."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
 
 
 @contextlib.contextmanager

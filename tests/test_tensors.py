@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from memrestore.tensors import chw_to_hwc, eval_mode, hwc_to_chw, pad_to_multiple
+from memrestore.tensors import chw_to_hwc, eval_mode, hwc_to_chw, model_device, pad_to_multiple
 
 
 def test_layout_round_trip(rng):
@@ -38,3 +38,10 @@ def test_eval_mode_restores_the_mode_even_when_the_block_raises():
     with eval_mode(model):
         pass
     assert not model.training
+
+
+def test_model_device_of_parameter_free_and_empty_models():
+    assert model_device(nn.Conv2d(1, 1, 1)) == torch.device("cpu")
+    buffered = nn.Module()
+    buffered.register_buffer("grey", torch.ones(3))
+    assert model_device(buffered) == torch.device("cpu") and model_device(nn.Identity()) == torch.device("cpu")

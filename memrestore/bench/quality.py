@@ -25,11 +25,13 @@ from tqdm import tqdm
 from ..data.layouts import read_layout
 from ..data.pairing import Pair
 from ..data.synth import synthesize_pairs
+from ..checkpoint import save_checkpoint
 from ..engine.trainer import RESUME_FILE, Trainer
 from ..inference import run_model
 from ..io import ensure_dir, read_image, to_float_rgb
 from ..io.atomic import atomic_write_text
 from ..metrics import psnr_ssim
+from ..models import model_from_config
 from ..tensors import chw_to_hwc, hwc_to_chw
 from .report import write_quality_report
 from .suite import Suite, method_config, run_key
@@ -96,6 +98,16 @@ def run_one(suite: Suite, method: str, seed: int, train_root: Path, tests: dict[
     done = run_dir / "bench.json"
     if done.is_file():
         return json.loads(done.read_text())
+    if not suite.methods[method].train:  # a learning-free baseline: scored as built
+        config = method_config(suite, method, train_root, seed)
+        model = model_from_config(config.model).eval()
+        ensure_dir(run_dir)
+        save_checkpoint(run_dir / "model", model, config, step=0)
+        result = {"method": method, "seed": seed, "key": key, "steps": 0, "calibrated_steps_per_s": None,
+                  "train_seconds": 0.0, "curve": [], "checkpoint": str(run_dir / "model.safetensors"),
+                  "scores": {name: score(model, pairs, suite.tests[name].convention) for name, pairs in tests.items()}}
+        atomic_write_text(done, json.dumps(result))
+        return result
     state = json.loads((run_dir / "budget.json").read_text()) if (run_dir / "budget.json").is_file() else None
     if state is None:
         speed = calibrate(suite, method, train_root, seed, work) if suite.budget.minutes is not None else None

@@ -106,7 +106,8 @@ def run_speed(suite: Suite, out: Path, command: str, sizes: list[float], rounds:
     for method, spec in specs.items():
         torch.manual_seed(0)
         models[method] = build_model(**spec)
-        timers[(method, "train")] = training_timer(models[method])
+        if suite.methods[method].train:  # a learning-free baseline has no training step
+            timers[(method, "train")] = training_timer(models[method])
         for size in all_sizes:
             timers[(method, size)] = inference_timer(models[method], size)
     seconds = interleaved(timers, rounds, steps)
@@ -115,12 +116,12 @@ def run_speed(suite: Suite, out: Path, command: str, sizes: list[float], rounds:
     for method, model in models.items():
         row = {"method": method, "params_m": round(count_parameters(model) / 1e6, 3),
                "gmacs_256": round(count_macs(model) / 1e9, 2),
-               "train_steps_per_s": round(1 / seconds[(method, "train")], 2),
+               "train_steps_per_s": round(1 / seconds[(method, "train")], 2) if (method, "train") in seconds else None,
                **{f"mp_per_s@{s:g}": round(s / seconds[(method, s)], 3) for s in all_sizes},
                f"peak_gib@{largest:g}": round(peak_memory_gib(specs[method], largest), 2)}
         rows.append(row)
     reference = next((r for r in rows if r["method"] == suite.baseline), rows[0])
-    ratio = lambda row, key: f"{row[key]} ({row[key] / reference[key]:.2f}x)"
+    ratio = lambda row, key: f"{row[key]} ({row[key] / reference[key]:.2f}x)" if row[key] and reference[key] else "-"
     lines = [f"`{command}` (suite {suite.name}; random weights, fp32, 2 threads, median of {rounds} interleaved rounds; "
              f"training = batch 4 x 96 x 96, L1, Adam; peak = resident memory of a fresh process restoring "
              f"{largest:g} MP whole; ratios to {reference['method']}; torch {torch.__version__})", "",

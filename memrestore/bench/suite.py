@@ -71,10 +71,12 @@ class TestSet:
 
 @dataclass
 class Method:
-    """A training recipe (a shipped name or a path; none: the defaults) plus overrides."""
+    """A training recipe (a shipped name or a path; none: the defaults) plus overrides; ``train:
+    false`` scores the model as built (a learning-free baseline such as ``dark_channel_prior``)."""
 
     recipe: Optional[str] = None
     set: list[str] = field(default_factory=list)
+    train: bool = True
 
 
 @dataclass
@@ -140,7 +142,7 @@ def run_key(suite: Suite, method: str, seed: int) -> str:
     """What a run depends on, hashed: its method, seed, budget and the suite's shared settings. A
     changed method gets a new key (it retrains); the others keep theirs (their runs are reused)."""
     spec = suite.methods[method]
-    identity = {"recipe": spec.recipe, "set": spec.set, "shared": suite.recipe, "seed": seed,
+    identity = {"recipe": spec.recipe, "set": spec.set, "train_it": spec.train, "shared": suite.recipe, "seed": seed,
                 "budget": [suite.budget.minutes, suite.budget.steps], "train": [repr(s) for s in suite.train],
                 "checkpoints": suite.checkpoints}
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]

@@ -39,6 +39,22 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_models(args: argparse.Namespace) -> int:
+    from ..metrics.table import format_table
+    from ..pretrained import TASKS, model_cards, models_folder
+
+    cards = model_cards()
+    rows = []
+    for task in TASKS:
+        card = cards.get(task)
+        scores = "; ".join(f"{name}: {m.get('psnr', '?')} dB vs input {m.get('input_psnr', '?')} ({m.get('convention', '?')})"
+                           for name, m in card.metrics.items()) if card else "-"
+        rows.append([task, card.summary if card else "not packaged yet", scores])
+    print(f"packaged models in {models_folder()}:")
+    print(format_table(["task", "model", "real test sets"], rows))
+    return 0
+
+
 def run_configs(args: argparse.Namespace) -> int:
     from ..recipes import resolve_recipe, shipped_recipes
     from ..metrics.table import format_table
@@ -124,7 +140,7 @@ def run_restore(args: argparse.Namespace) -> int:
     if duplicate:
         raise MemrestoreError(f"{duplicate}: several inputs share this name and would write the same output")
     out_dir = check_output_folder(args.output)
-    restorer = load(args.checkpoint, device=args.device, tile=args.tile, overlap=args.overlap, tta=args.tta,
+    restorer = load(args.checkpoint or args.task, device=args.device, tile=args.tile, overlap=args.overlap, tta=args.tta,
                     bf16=args.bf16, max_memory=args.max_memory)
     ensure_dir(out_dir)
     max_pixels = args.max_megapixels or DEFAULT_MAX_PIXELS

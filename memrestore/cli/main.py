@@ -12,6 +12,7 @@ import argparse
 import sys
 
 from ..errors import Interrupted, MemrestoreError
+from ..pretrained import TASKS
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -76,6 +77,15 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _add_models(sub: argparse._SubParsersAction) -> None:
+    sub.add_parser(
+        "models",
+        help="list the packaged default models with their model-card metrics",
+        description="List the default model of each task shipped with memrestore (or in $MEMRESTORE_MODELS), "
+        "with the metrics of its model card on real test sets.",
+    )
+
+
 def _add_restore(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "restore",
@@ -85,8 +95,10 @@ def _add_restore(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders of images, or glob patterns")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder for restored images")
-    p.add_argument("--checkpoint", required=True, metavar="CKPT", help=".safetensors checkpoint, run folder, or a peer "
-                   "project's released weights (.pth/.pt/.ckpt, read with weights_only=True; architecture detected by spandrel)")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--task", choices=TASKS, help="use the packaged default model of this task (`memrestore models`)")
+    which.add_argument("--checkpoint", metavar="CKPT", help=".safetensors checkpoint, run folder, or a peer "
+                       "project's released weights (.pth/.pt/.ckpt, read with weights_only=True; architecture detected by spandrel)")
     p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (inputs are never overwritten)")
     p.add_argument("--skip-existing", action="store_true", help="skip inputs whose output already exists")
@@ -243,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"memrestore {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add in (_add_train, _add_restore, _add_eval, _add_synth, _add_export, _add_info, _add_inspect, _add_plot, _add_configs,
-                _add_bench, _add_demo):
+                _add_models, _add_bench, _add_demo):
         add(sub)
     return parser
 

@@ -14,7 +14,7 @@ from torch import nn
 
 from ..errors import MemrestoreError
 from ..models import final_output
-from ..tensors import eval_mode
+from ..tensors import eval_mode, model_device
 
 
 @torch.no_grad()
@@ -23,7 +23,7 @@ def run_model(model: nn.Module, x: torch.Tensor, dtype: torch.dtype | None = Non
 
     ``dtype=torch.bfloat16`` runs under autocast (faster on recent CPUs, slightly less exact).
     """
-    device = next(model.parameters()).device
+    device = model_device(model)
     with eval_mode(model), torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
         out = final_output(model(x.to(device)))
     return out.float().clamp_(0.0, 1.0).to(x.device)

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from ..errors import MemrestoreError
-from ..tensors import eval_mode
+from ..tensors import eval_mode, model_device
 
 SAFETY = 2.0
 _UNITS = {"": 1, "B": 1, "K": 1 << 10, "KB": 1 << 10, "M": 1 << 20, "MB": 1 << 20, "G": 1 << 30, "GB": 1 << 30}
@@ -63,7 +63,7 @@ def activation_bytes_per_pixel(model: torch.nn.Module, probe: int = 128) -> floa
 
     handles = [m.register_forward_hook(hook) for m in model.modules() if m is not model]
     try:
-        device = next(model.parameters()).device
+        device = model_device(model)
         x = torch.rand(1, 3, probe, probe, device=device)
         with eval_mode(model):
             model(x)

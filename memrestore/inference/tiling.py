@@ -21,7 +21,7 @@ from typing import Callable
 import torch
 
 from ..errors import MemrestoreError
-from ..tensors import eval_mode, pad_to_multiple
+from ..tensors import eval_mode, model_device, pad_to_multiple
 
 Restore = Callable[[torch.Tensor], torch.Tensor]
 
@@ -91,7 +91,7 @@ def restore_tiled(restore: Restore, x: torch.Tensor, tile: int, overlap: int, mu
 def receptive_field_radius(model: torch.nn.Module, size: int = 128, channels: int = 3) -> int | None:
     """Measured receptive-field radius (px) of the centre output pixel; None when it spans the whole
     probe (global pooling, attention over the image)."""
-    device = next(model.parameters()).device
+    device = model_device(model)
     x = torch.rand(1, channels, size, size, device=device, requires_grad=True)
     from ..models import final_output
 

@@ -26,6 +26,8 @@ MODELS = Registry(
         "mprnet": "memrestore.models.mprnet:MPRNet",
         "memorynet": "memrestore.models.memorynet:MemoryNet",
         "mgid": "memrestore.models.mgid:MGIDNet",
+        # learning-free baselines
+        "dark_channel_prior": "memrestore.models.classical:DarkChannelPrior",
         # peer architectures from spandrel / spandrel-extra-arches (optional dependencies)
         "nafnet": "memrestore.models.external:nafnet",
         "restormer": "memrestore.models.external:restormer",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..tensors import eval_mode
+from ..tensors import eval_mode, model_device
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -39,7 +39,7 @@ def count_macs(model: nn.Module, height: int = 256, width: int = 256, channels: 
             handles.append(module.register_forward_hook(conv_hook))
         elif isinstance(module, nn.Linear):
             handles.append(module.register_forward_hook(linear_hook))
-    device = next(model.parameters()).device
+    device = model_device(model)
     try:
         with eval_mode(model):
             model(torch.zeros(1, channels, height, width, device=device))

@@ -61,6 +61,15 @@ def test_quality_suite_reports_and_reuses_finished_runs(tmp_path, paired_root):
     assert f"fast-s0-{run_key(suite, 'fast', 0)}" in folders
 
 
+def test_a_learning_free_method_is_scored_as_built(tmp_path, paired_root):
+    path = write_suite(tmp_path, paired_root, methods={"unet": {"set": TINY_UNET},
+                                                       "dcp": {"set": ["model.name=dark_channel_prior"], "train": False}})
+    done = bench(path, tmp_path)
+    assert done.returncode == 0, done.stderr
+    runs = {r["method"]: r for r in json.loads((tmp_path / "out" / "tiny.json").read_text())["runs"]}
+    assert runs["dcp"]["steps"] == 0 and len(runs["dcp"]["scores"]["pairs"]) == 3 and runs["unet"]["steps"] == 4
+
+
 def test_an_interrupted_run_resumes_instead_of_restarting(tmp_path, paired_root):
     path = write_suite(tmp_path, paired_root, methods={"unet": {"set": TINY_UNET}})
     assert bench(path, tmp_path).returncode == 0
