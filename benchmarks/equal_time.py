@@ -24,12 +24,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.report import SHARED, write_report
+from memrestore.bench.quality import steps_per_second
 from memrestore.bench.report import interval, plot_curves
 
 from memrestore.recipes import load_config
@@ -103,24 +103,9 @@ def per_image_psnr(model, root: Path, convention: str) -> list[float]:
     return scores
 
 
-def calibrate(overrides: list[str], work: Path, warmup: int = 30, steps: int = 30, repeats: int = 3) -> float:
-    """Training steps per second of this model and recipe in a throw-away run: after ``warmup`` steps
-    and with every training image decoded (as during almost all of a long run), the median rate of
-    ``repeats`` spans of ``steps`` steps. (A single span right after start-up read 4.6 steps/s for
-    NAFNet-w16, which then trained at 5.6: its first run got 16 instead of 20 minutes.)"""
-    config = load_config(None, [*overrides, f"output_dir={work}", "name=calibration", f"train.iterations={warmup}",
-                                "train.checkpoint_every=0", "data.val=null"])
-    trainer = Trainer(config, progress=False, overwrite=True)
-    trainer.fit()
-    for index in range(len(trainer.train_set.pairs)):
-        trainer.train_set.load(index)
-    rates = []
-    for _ in range(repeats):
-        trainer.config.train.iterations = trainer.step + steps
-        start = time.perf_counter()
-        trainer.fit()
-        rates.append(steps / (time.perf_counter() - start))
-    return float(np.median(rates))
+def calibrate(overrides: list[str], work: Path) -> float:
+    """Steps per second of this model and recipe (``memrestore.bench.quality.steps_per_second``)."""
+    return steps_per_second(load_config(None, [*overrides, f"output_dir={work}", "name=calibration"]))
 
 
 def run_one(model: str, seed: int, minutes: float, ema: float, train_root: Path, curve_root: Path,

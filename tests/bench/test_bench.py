@@ -61,6 +61,14 @@ def test_quality_suite_reports_and_reuses_finished_runs(tmp_path, paired_root):
     assert f"fast-s0-{run_key(suite, 'fast', 0)}" in folders
 
 
+def test_an_equal_time_budget_is_calibrated_to_steps(tmp_path, paired_root):
+    path = write_suite(tmp_path, paired_root, budget={"minutes": 0.05}, methods={"unet": {"set": TINY_UNET}})
+    done = bench(path, tmp_path)
+    assert done.returncode == 0, done.stderr
+    (run,) = json.loads((tmp_path / "out" / "tiny.json").read_text())["runs"]
+    assert run["calibrated_steps_per_s"] > 0 and run["steps"] == max(10, int(3 * run["calibrated_steps_per_s"]))
+
+
 def test_a_learning_free_method_is_scored_as_built(tmp_path, paired_root):
     path = write_suite(tmp_path, paired_root, methods={"unet": {"set": TINY_UNET},
                                                        "dcp": {"set": ["model.name=dark_channel_prior"], "train": False}})
@@ -104,10 +112,11 @@ def test_speed_table_side_by_side(tmp_path, paired_root):
     assert "(1.00x)" in (tmp_path / "out" / "tiny_speed.md").read_text()
 
 
-def test_shipped_suites_load(monkeypatch):
+def test_shipped_suites_load():
     from pathlib import Path
 
     suites = sorted((Path(__file__).resolve().parents[2] / "benchmarks" / "suites").glob("*.yaml"))
-    assert len(suites) >= 2
-    for suite in suites:
-        assert load_suite(suite).baseline == "NAFNet-w16"
+    assert len(suites) >= 4
+    for path in suites:
+        suite = load_suite(path)  # every method's config is built and checked
+        assert suite.baseline in suite.methods and len(suite.seeds) == 3
