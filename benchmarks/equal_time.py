@@ -36,7 +36,7 @@ from memrestore.recipes import load_config
 from memrestore.data.paired_dataset import PairedImageDataset
 from memrestore.data.synth import synthesize_pairs
 from memrestore.engine.trainer import Trainer
-from memrestore.inference import run_model
+from memrestore.engine.evaluate import per_image_scores
 from memrestore.io.atomic import ensure_dir
 from memrestore.metrics import psnr_ssim
 
@@ -94,13 +94,7 @@ def prepare(task: str, work: Path) -> tuple[Path, Path, dict[str, Path], str]:
 
 
 def per_image_psnr(model, root: Path, convention: str) -> list[float]:
-    dataset = PairedImageDataset.from_folder(root)
-    scores = []
-    for i in range(len(dataset)):
-        item = dataset[i]
-        restored = run_model(model, item["input"][None])[0].numpy().transpose(1, 2, 0)
-        scores.append(psnr_ssim(restored, item["target"].numpy().transpose(1, 2, 0), convention)["psnr"])
-    return scores
+    return [s["psnr"] for s in per_image_scores(model, PairedImageDataset.from_folder(root), convention)]
 
 
 def calibrate(overrides: list[str], work: Path) -> float:

@@ -265,7 +265,8 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
     if origin is dict or annotation is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a mapping, got {value!r}")
-        return dict(value)
+        item_type = args[1] if len(args) == 2 else Any
+        return {k: _coerce(v, item_type, f"{where}.{k}") for k, v in value.items()}
     if annotation is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{where}: expected true/false, got {value!r}")

@@ -22,18 +22,18 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from ..checkpoint import save_checkpoint
 from ..config import Config
 from ..data.layouts import read_layout
+from ..data.paired_dataset import PairedImageDataset
 from ..data.pairing import Pair
 from ..data.synth import synthesize_pairs
-from ..checkpoint import save_checkpoint
+from ..engine.evaluate import per_image_scores
 from ..engine.trainer import RESUME_FILE, Trainer
-from ..inference import run_model
 from ..io import ensure_dir, read_image, to_float_rgb
 from ..io.atomic import atomic_write_text
 from ..metrics import psnr_ssim
 from ..models import model_from_config
-from ..tensors import chw_to_hwc, hwc_to_chw
 from .report import write_quality_report
 from .suite import Suite, method_config, run_key
 
@@ -89,31 +89,17 @@ def calibrate(suite: Suite, method: str, train_root: Path, seed: int, work: Path
 
 def score(model: Any, pairs: list[Pair], convention: str) -> list[float]:
     """PSNR of every test pair, in the suite's order."""
-    scores = []
-    for pair in pairs:
-        restored = chw_to_hwc(run_model(model, hwc_to_chw(to_float_rgb(read_image(pair.input)))[None])[0])
-        scores.append(psnr_ssim(restored, to_float_rgb(read_image(pair.target)), convention)["psnr"])
-    return scores
+    return [s["psnr"] for s in per_image_scores(model, PairedImageDataset(pairs), convention)]
 
 
-def run_one(suite: Suite, method: str, seed: int, train_root: Path, tests: dict[str, list[Pair]], work: Path) -> dict:
-    """Train (or resume) one run and score it; the result is kept in the run folder."""
-    key = run_key(suite, method, seed)
+def run_folder(suite: Suite, method: str, seed: int, work: Path) -> Path:
+    """``WORK/<method>-s<seed>-<key>``: a changed method gets a new folder (``suite.run_key``)."""
     slug = "".join(c if c.isalnum() else "_" for c in method).strip("_")
-    run_dir = work / f"{slug}-s{seed}-{key}"
-    done = run_dir / "bench.json"
-    if done.is_file():
-        return json.loads(done.read_text())
-    if not suite.methods[method].train:  # a learning-free baseline: scored as built
-        config = method_config(suite, method, train_root, seed)
-        model = model_from_config(config.model).eval()
-        ensure_dir(run_dir)
-        save_checkpoint(run_dir / "model", model, config, step=0)
-        result = {"method": method, "seed": seed, "key": key, "steps": 0, "calibrated_steps_per_s": None,
-                  "train_seconds": 0.0, "curve": [], "checkpoint": str(run_dir / "model.safetensors"),
-                  "scores": {name: score(model, pairs, suite.tests[name].convention) for name, pairs in tests.items()}}
-        atomic_write_text(done, json.dumps(result))
-        return result
+    return work / f"{slug}-s{seed}-{run_key(suite, method, seed)}"
+
+
+def train_run(suite: Suite, method: str, seed: int, train_root: Path, run_dir: Path, work: Path) -> tuple[Any, dict]:
+    """Train (or resume) one run under the suite's budget: the model and what to record of the run."""
     state = json.loads((run_dir / "budget.json").read_text()) if (run_dir / "budget.json").is_file() else None
     if state is None:
         speed = calibrate(suite, method, train_root, seed, work) if suite.budget.minutes is not None else None
@@ -122,8 +108,7 @@ def run_one(suite: Suite, method: str, seed: int, train_root: Path, tests: dict[
         ensure_dir(run_dir)
         atomic_write_text(run_dir / "budget.json", json.dumps(state))
     steps, every = state["steps"], max(1, state["steps"] // suite.checkpoints)
-    curve = suite.curve or next(iter(suite.tests))
-    curve_set = suite.tests[curve]
+    curve_set = suite.tests[suite.curve or next(iter(suite.tests))]
     overrides = [f"output_dir={work}", f"name={run_dir.name}", f"train.iterations={steps}", f"train.val_every={every}",
                  f"train.checkpoint_every={every}", f"data.val={{type: {curve_set.layout}, root: {curve_set.root}}}",
                  f"eval.convention={curve_set.convention}"]
@@ -134,9 +119,27 @@ def run_one(suite: Suite, method: str, seed: int, train_root: Path, tests: dict[
     trainer = Trainer(config, progress=True, resume=resume, overwrite=not resume)
     trainer.fit()
     records = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
-    result = {"method": method, "seed": seed, "key": key, **state, "train_seconds": trainer.summary["seconds"],
-              "curve": [[r["train_seconds"], r["val_psnr"]] for r in records if "val_psnr" in r and "train_seconds" in r],
-              "scores": {name: score(trainer.model, pairs, suite.tests[name].convention) for name, pairs in tests.items()},
+    curve = [[r["train_seconds"], r["val_psnr"]] for r in records if "val_psnr" in r and "train_seconds" in r]
+    return trainer.model, {**state, "train_seconds": trainer.summary["seconds"], "curve": curve}
+
+
+def run_one(suite: Suite, method: str, seed: int, train_root: Path, tests: dict[str, list[Pair]], work: Path) -> dict:
+    """Train (or resume) one run, or build a learning-free method as it is, and score it; the result
+    is kept in the run folder's ``bench.json``."""
+    run_dir = run_folder(suite, method, seed, work)
+    done = run_dir / "bench.json"
+    if done.is_file():
+        return json.loads(done.read_text())
+    if suite.methods[method].train:
+        model, record = train_run(suite, method, seed, train_root, run_dir, work)
+    else:  # a learning-free baseline: scored as built
+        config = method_config(suite, method, train_root, seed)
+        model = model_from_config(config.model).eval()
+        ensure_dir(run_dir)
+        save_checkpoint(run_dir / "model", model, config, step=0)
+        record = {"steps": 0, "calibrated_steps_per_s": None, "train_seconds": 0.0, "curve": []}
+    result = {"method": method, "seed": seed, "key": run_key(suite, method, seed), **record,
+              "scores": {name: score(model, pairs, suite.tests[name].convention) for name, pairs in tests.items()},
               "checkpoint": str(run_dir / "model.safetensors")}
     atomic_write_text(done, json.dumps(result))
     return result
@@ -155,8 +158,8 @@ def run_suite(suite: Suite, out: Path, work: Path, command: str, report_only: bo
     else:
         for seed in suite.seeds:
             for method in suite.methods:
-                done = next(work.glob(f"*-s{seed}-{run_key(suite, method, seed)}/bench.json"), None)
-                if done is not None:
+                done = run_folder(suite, method, seed, work) / "bench.json"
+                if done.is_file():
                     results.append(json.loads(done.read_text()))
     inputs = {name: [psnr_ssim(to_float_rgb(read_image(p.input)), to_float_rgb(read_image(p.target)),
                                suite.tests[name].convention)["psnr"] for p in pairs] for name, pairs in tests.items()}

@@ -103,9 +103,6 @@ def load_suite(path: str | Path) -> Suite:
     except Exception as exc:
         raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
     suite = from_dict(Suite, data, str(path))
-    tests = {name: from_dict(TestSet, value, f"{path}.tests.{name}") for name, value in suite.tests.items()}
-    methods = {name: from_dict(Method, value, f"{path}.methods.{name}") for name, value in suite.methods.items()}
-    suite.tests, suite.methods = tests, methods
     if (suite.budget.minutes is None) == (suite.budget.steps is None):
         raise ConfigError(f"{path}: budget needs exactly one of minutes or steps, got {suite.budget}")
     if not suite.methods or not suite.tests or not suite.train:

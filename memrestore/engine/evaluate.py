@@ -11,12 +11,18 @@ from ..metrics import psnr_ssim
 from ..tensors import chw_to_hwc
 
 
-def evaluate_model(model: nn.Module, dataset: PairedImageDataset, convention: str, crop_border: int = 0) -> dict[str, float]:
-    """Mean PSNR/SSIM of the model's restorations over every pair of ``dataset``."""
+def per_image_scores(model: nn.Module, dataset: PairedImageDataset, convention: str,
+                     crop_border: int = 0) -> list[dict[str, float]]:
+    """PSNR/SSIM of the model's restoration of every pair of ``dataset``, in its order."""
     scores = []
     for i in range(len(dataset)):
         item = dataset[i]
         restored = chw_to_hwc(run_model(model, item["input"][None])[0])
-        target = chw_to_hwc(item["target"])
-        scores.append(psnr_ssim(restored, target, convention, crop_border))
+        scores.append(psnr_ssim(restored, chw_to_hwc(item["target"]), convention, crop_border))
+    return scores
+
+
+def evaluate_model(model: nn.Module, dataset: PairedImageDataset, convention: str, crop_border: int = 0) -> dict[str, float]:
+    """Mean PSNR/SSIM of the model's restorations over every pair of ``dataset``."""
+    scores = per_image_scores(model, dataset, convention, crop_border)
     return {key: float(np.mean([s[key] for s in scores])) for key in ("psnr", "ssim")}

@@ -62,6 +62,7 @@ class TrainingParts:
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LambdaLR
     scaler: torch.amp.GradScaler
+    memory_format: torch.memory_format  # of the model's weights; inputs are laid out the same way
 
 
 def check_runtime(config: Config, device: torch.device) -> None:
@@ -97,4 +98,5 @@ def build_parts(config: Config, device: torch.device, main: bool = True, init: s
         optimizer=optimizer,
         scheduler=torch.optim.lr_scheduler.LambdaLR(optimizer, lr_multiplier(cfg.scheduler, opt.lr, cfg.iterations)),
         scaler=torch.amp.GradScaler(device.type, enabled=cfg.amp == "fp16"),
+        memory_format=memory_format,
     )

@@ -87,13 +87,13 @@ class Trainer:
             torch.backends.cudnn.benchmark = False
         check_runtime(config, self.device)
         self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.amp)
-        self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
 
         seed_everything(config.seed)  # identical initial weights on every rank
         parts = build_parts(config, self.device, self.main, init)
         self.model, self.ema, self.spn, self.losses = parts.model, parts.ema, parts.spn, parts.losses
         self.train_set, self.val_set = parts.train_set, parts.val_set
         self.optimizer, self.scheduler, self.scaler = parts.optimizer, parts.scheduler, parts.scaler
+        self.memory_format = parts.memory_format
         self.net: nn.Module = self.model
         if self.dist.enabled:
             ids = [self.dist.local_rank] if self.device.type == "cuda" else None
