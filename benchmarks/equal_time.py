@@ -12,7 +12,11 @@ curve. Data:
   (``memrestore synth --task derain --preset light|heavy``) on the 88 clean photos; curves on Rain12,
   final scores on Rain12 (12 real pairs) and the 5 JORDER test pairs, Y of MATLAB rgb2ycbcr;
 * dehaze: synthetic haze (``--preset sots``, 2 renderings, pseudo-depth) on the clean photos;
-  scored on the 50 real SOTS-indoor pairs, RGB.
+  scored on the 50 real SOTS-indoor pairs, RGB;
+* raindrop, deblur: synthetic raindrops / blur (default preset, 2 renderings) on the clean photos;
+  scored on the real Raindrop (2) and GoPro (1) pairs, RGB;
+* deshadow: no real shadow pairs exist here, so synthetic shadows on CBSD68 (2 renderings) train and
+  synthetic shadows on Kodak24 (photos never trained on) score, RGB.
 
 Results: mean +- std over seeds, and each model's paired difference to the reference models (per
 test image, same images; and per seed when there are several) with a 95 % t-interval. Finished runs
@@ -89,8 +93,16 @@ def prepare(task: str, work: Path) -> tuple[Path, Path, dict[str, Path], str]:
         link_pairs(jorder, [n for n in names if n.startswith("test-")], data / "jorder-test")
         tests = {"Rain12": REAL / "derain-Rain12", "JORDER-test": data / "jorder-test"}
         return data / "train", REAL / "derain-Rain12", tests, "y-matlab"
-    synthesize_pairs(SHARED / "clean", data / "train", "dehaze", "sots", 2, 0)
-    return data / "train", REAL / "dehaze-SOTS-indoor", {"SOTS-indoor": REAL / "dehaze-SOTS-indoor"}, "rgb"
+    if task == "deshadow":  # no real shadow pairs here: held-out synthetic shadows on photos never trained on
+        synthesize_pairs(SHARED / "clean" / "CBSD68", data / "train", "deshadow", None, 2, 0)
+        synthesize_pairs(SHARED / "clean" / "Kodak24", data / "kodak-test", "deshadow", None, 1, 1)
+        return data / "train", data / "kodak-test", {"Kodak24-synthetic": data / "kodak-test"}, "rgb"
+    preset, real = {"dehaze": ("sots", {"SOTS-indoor": "dehaze-SOTS-indoor"}),
+                    "raindrop": (None, {"Raindrop": "raindrop"}),
+                    "deblur": (None, {"GoPro": "deblur-GoPro"})}[task]
+    synthesize_pairs(SHARED / "clean", data / "train", task, preset, 2, 0)
+    tests = {name: REAL / folder for name, folder in real.items()}
+    return data / "train", next(iter(tests.values())), tests, "rgb"
 
 
 def per_image_psnr(model, root: Path, convention: str) -> list[float]:
@@ -172,7 +184,7 @@ def per_image_input(root: Path, convention: str) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--task", default="derain", choices=["derain", "dehaze"])
+    parser.add_argument("--task", default="derain", choices=["derain", "dehaze", "raindrop", "deblur", "deshadow"])
     parser.add_argument("--minutes", type=float, default=20.0)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--ema", type=float, default=0.0, help="EMA decay of the scored weights (0: raw weights)")
