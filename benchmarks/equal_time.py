@@ -15,6 +15,9 @@ curve. Data:
   scored on the 50 real SOTS-indoor pairs, RGB;
 * raindrop, deblur: synthetic raindrops / blur (default preset, 2 renderings) on the clean photos;
   scored on the real Raindrop (2) and GoPro (1) pairs, RGB;
+* timelapse (MGID): synthetic time-lapse scenes (``--preset light``, 8 frames) on the clean photos,
+  trained against each scene's pseudo-clean background; scored on the real GT-RAIN frames against
+  the clean frame of their scene, and on Rain12; Y of MATLAB rgb2ycbcr;
 * deshadow: no real shadow pairs exist here, so synthetic shadows on CBSD68 (2 renderings) train and
   synthetic shadows on Kodak24 (photos never trained on) score, RGB.
 
@@ -37,12 +40,14 @@ from memrestore.bench.quality import steps_per_second
 from memrestore.bench.report import interval, plot_curves
 
 from memrestore.recipes import load_config
+from memrestore.data.layouts import guess_layout
 from memrestore.data.paired_dataset import PairedImageDataset
 from memrestore.data.synth import synthesize_pairs
 from memrestore.engine.trainer import Trainer
 from memrestore.engine.evaluate import per_image_scores
 from memrestore.io.atomic import ensure_dir
 from memrestore.metrics import psnr_ssim
+from memrestore.tensors import chw_to_hwc
 
 COMMAND = ".venv/bin/python -m benchmarks.equal_time"
 REAL = SHARED / "real"
@@ -54,6 +59,8 @@ MODELS = {
     "FastUNet + global context + hierarchical memory": ["model.name=fastunet", "model.global_context=true",
                                                          "model.memories={bottleneck: {kind: hierarchical}}"],
     "FastUNet-GC (backbone)": ["model.name=fastunet", "model.global_context=true"],
+    "FastUNet-GC + item memory + BSW (MGID)": ["model.name=fastunet", "model.global_context=true",
+                                              "model.memories={bottleneck: {kind: items, items: 10, bsw: 0.6}}"],
     "FastUNet + channel attention": ["model.name=unet", "model.width=32", "model.depths=[1, 1, 1]", "model.middle=2",
                                      "model.channel_attention=true", "model.activation=relu", "model.unshuffle=2"],
 }
@@ -64,7 +71,12 @@ REFERENCES = {  # model: the models its paired differences are taken against
     "FastUNet-GC (backbone)": ["NAFNet-w16", "FastUNet (backbone)"],
     "FastUNet + global context + hierarchical memory": ["NAFNet-w16", "FastUNet-GC (backbone)",
                                                         "FastUNet + hierarchical memory"],
+    "FastUNet-GC + item memory + BSW (MGID)": ["NAFNet-w16", "FastUNet-GC (backbone)"],
 }
+TASKS = ("derain", "dehaze", "raindrop", "deblur", "deshadow", "timelapse")
+# Time-lapse training (MGID): items of 4 frames of one scene, one scene per batch, so a step sees the
+# same 4 crops of 96x96 as the paired recipe; targets are the per-pixel pseudo-clean background.
+TASK_RECIPE = {"timelapse": ["data.train.type=timelapse", "data.train.frames=4", "data.train.batch_size=1"]}
 RECIPE = ["data.train.patch_size=96", "data.train.batch_size=4", "train.losses=[{name: l1}]",
           "train.optimizer.name=adamw", "train.optimizer.lr=1e-3", "train.scheduler.name=cosine",
           "train.scheduler.min_lr=1e-6", "train.log_every=50", "train.samples=0"]
@@ -93,6 +105,10 @@ def prepare(task: str, work: Path) -> tuple[Path, Path, dict[str, Path], str]:
         link_pairs(jorder, [n for n in names if n.startswith("test-")], data / "jorder-test")
         tests = {"Rain12": REAL / "derain-Rain12", "JORDER-test": data / "jorder-test"}
         return data / "train", REAL / "derain-Rain12", tests, "y-matlab"
+    if task == "timelapse":  # synthetic time-lapse scenes train; real GT-RAIN frames (vs the scene's clean frame) test
+        synthesize_pairs(SHARED / "clean", data / "train", "timelapse", "light", seed=0, frames=8)
+        tests = {"GT-RAIN": REAL / "timelapse-GTRAIN", "Rain12": REAL / "derain-Rain12"}
+        return data / "train", REAL / "timelapse-GTRAIN", tests, "y-matlab"
     if task == "deshadow":  # no real shadow pairs here: held-out synthetic shadows on photos never trained on
         synthesize_pairs(SHARED / "clean" / "CBSD68", data / "train", "deshadow", None, 2, 0)
         synthesize_pairs(SHARED / "clean" / "Kodak24", data / "kodak-test", "deshadow", None, 1, 1)
@@ -105,8 +121,13 @@ def prepare(task: str, work: Path) -> tuple[Path, Path, dict[str, Path], str]:
     return data / "train", next(iter(tests.values())), tests, "rgb"
 
 
+def test_set(root: Path) -> PairedImageDataset:
+    """A test set in memrestore's paired layout or, for time-lapse scenes, GT-RAIN's."""
+    return PairedImageDataset.from_folder(root, layout=guess_layout(root))
+
+
 def per_image_psnr(model, root: Path, convention: str) -> list[float]:
-    return [s["psnr"] for s in per_image_scores(model, PairedImageDataset.from_folder(root), convention)]
+    return [s["psnr"] for s in per_image_scores(model, test_set(root), convention)]
 
 
 def calibrate(overrides: list[str], work: Path) -> float:
@@ -115,16 +136,16 @@ def calibrate(overrides: list[str], work: Path) -> float:
 
 
 def run_one(model: str, seed: int, minutes: float, ema: float, train_root: Path, curve_root: Path,
-            tests: dict[str, Path], convention: str, work: Path) -> dict:
-    base = [*MODELS[model], *RECIPE, f"data.train.root={train_root}", f"seed={seed}", f"train.ema={ema}"]
+            tests: dict[str, Path], convention: str, work: Path, recipe: list[str] = ()) -> dict:
+    """Calibrate, train for ``minutes`` and score one model; ``recipe``: the task's extra training options."""
+    base = [*MODELS[model], *RECIPE, *recipe, f"data.train.root={train_root}", f"seed={seed}", f"train.ema={ema}"]
     speed = calibrate(base, work)
     iterations = max(100, int(minutes * 60 * speed))
     every = max(1, iterations // 8)
-    slug = "".join(c if c.isalnum() else "_" for c in model).strip("_") + f"-s{seed}"
-    config = load_config(None, [*base, f"output_dir={work}", f"name={slug}", f"train.iterations={iterations}",
+    config = load_config(None, [*base, f"output_dir={work}", f"name={run_folder(work, model, seed).name}", f"train.iterations={iterations}",
                                 f"train.val_every={every}", f"train.checkpoint_every={every}",
                                 f"train.scheduler.warmup_iters={iterations // 50}",
-                                f"data.val={{type: paired, root: {curve_root}}}", f"eval.convention={convention}"])
+                                f"data.val={{type: {guess_layout(curve_root)}, root: {curve_root}}}", f"eval.convention={convention}"])
     trainer = Trainer(config, progress=True, overwrite=True)
     trainer.fit()
     records = [json.loads(line) for line in (trainer.run_dir / "log.jsonl").read_text().splitlines()]
@@ -177,14 +198,48 @@ def report(results: dict, task: str, minutes: float, ema: float, seeds: list[int
 
 
 def per_image_input(root: Path, convention: str) -> list[float]:
-    dataset = PairedImageDataset.from_folder(root)
-    return [psnr_ssim(dataset[i]["input"].numpy().transpose(1, 2, 0), dataset[i]["target"].numpy().transpose(1, 2, 0),
-                      convention)["psnr"] for i in range(len(dataset))]
+    return [s["psnr"] for s in input_scores(root, convention)]
+
+
+def input_scores(root: Path, convention: str) -> list[dict[str, float]]:
+    """PSNR/SSIM of each degraded input against its target (what doing nothing scores)."""
+    dataset = test_set(root)
+    return [psnr_ssim(chw_to_hwc(dataset[i]["input"]), chw_to_hwc(dataset[i]["target"]), convention)
+            for i in range(len(dataset))]
+
+
+def ensure_runs(task: str, minutes: float, seeds: list[int], models: list[str], ema: float, out: Path,
+                work: Path) -> tuple[dict, dict[str, Path], str]:
+    """Train every (seed, model) run missing from ``equal_time_TASK.json``; returns the results with the
+    test sets and convention. Each finished run is written at once, so an interrupted call resumes."""
+    train_root, curve_root, tests, convention = prepare(task, work)
+    results_path = out / f"equal_time_{task}.json"
+    results = json.loads(results_path.read_text()) if results_path.is_file() else {"command": COMMAND, "runs": []}
+    for seed in seeds:  # seed-major: a partial comparison still covers every model
+        for model in models:
+            if find_run(results, model, seed, minutes, ema) is not None:
+                continue
+            run = run_one(model, seed, minutes, ema, train_root, curve_root, tests, convention, work,
+                          TASK_RECIPE.get(task, []))
+            results["runs"].append({**run, "minutes": minutes})
+            write_report(out, f"equal_time_{task}", results, ["(in progress)"])  # never lose a finished run
+            print({k: v for k, v in run.items() if k not in ("curve", "scores")}, flush=True)
+    return results, tests, convention
+
+
+def find_run(results: dict, model: str, seed: int, minutes: float, ema: float = 0.0) -> dict | None:
+    return next((r for r in results["runs"] if r["model"] == model and r["seed"] == seed and r["minutes"] == minutes
+                 and r.get("ema", 0.0) == ema), None)
+
+
+def run_folder(work: Path, model: str, seed: int) -> Path:
+    """Where ``run_one`` trained ``model`` with ``seed`` (its final weights are ``model.safetensors``)."""
+    return work / ("".join(c if c.isalnum() else "_" for c in model).strip("_") + f"-s{seed}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--task", default="derain", choices=["derain", "dehaze", "raindrop", "deblur", "deshadow"])
+    parser.add_argument("--task", default="derain", choices=TASKS)
     parser.add_argument("--minutes", type=float, default=20.0)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--ema", type=float, default=0.0, help="EMA decay of the scored weights (0: raw weights)")
@@ -192,21 +247,14 @@ def main() -> None:
     parser.add_argument("--out", default="benchmarks/results")
     parser.add_argument("--work", default=None, help="run folder (default runs/equal-time-TASK)")
     args = parser.parse_args()
-    work = Path(args.work or f"runs/equal-time-{args.task}")
     out = Path(args.out)
-    train_root, curve_root, tests, convention = prepare(args.task, work)
-    results_path = out / f"equal_time_{args.task}.json"
-    results = json.loads(results_path.read_text()) if results_path.is_file() else {"command": COMMAND, "runs": []}
-    for seed in args.seeds:  # seed-major: a partial comparison still covers every model
-        for model in args.models:
-            if any(r["model"] == model and r["seed"] == seed and r["minutes"] == args.minutes
-                   and r.get("ema", 0.0) == args.ema for r in results["runs"]):
-                continue
-            run = run_one(model, seed, args.minutes, args.ema, train_root, curve_root, tests, convention, work)
-            results["runs"].append({**run, "minutes": args.minutes})
-            write_report(out, f"equal_time_{args.task}", results, ["(in progress)"])  # never lose a finished run
-            print({k: v for k, v in run.items() if k not in ("curve", "scores")}, flush=True)
+    results, tests, convention = ensure_runs(args.task, args.minutes, args.seeds, args.models, args.ema, out,
+                                             work_folder(args.task, args.work))
     report(results, args.task, args.minutes, args.ema, args.seeds, tests, convention, out)
+
+
+def work_folder(task: str, work: str | None = None) -> Path:
+    return Path(work or f"runs/equal-time-{task}")
 
 
 if __name__ == "__main__":

@@ -47,7 +47,8 @@ def run_models(args: argparse.Namespace) -> int:
     rows = []
     for task in TASKS:
         card = cards.get(task)
-        scores = "; ".join(f"{name}: {m.get('psnr', '?')} dB vs input {m.get('input_psnr', '?')} ({m.get('convention', '?')})"
+        scores = "; ".join(f"{name}: {m.get('psnr', '?')} dB vs input {m.get('input_psnr', '?')}"
+                           + (f", peer {m['peer_psnr']}" if "peer_psnr" in m else "") + f" ({m.get('convention', '?')})"
                            for name, m in card.metrics.items()) if card else "-"
         rows.append([task, card.summary if card else "not packaged yet", scores])
     print(f"packaged models in {models_folder()}:")
@@ -275,7 +276,15 @@ def run_plot(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from ..demo import run_demo as demo
+    from ..demo import run_demo, run_training_demo
+    from .main import DEMO_REAL
 
     logging.basicConfig(level=logging.WARNING)
-    return demo(Path(args.out), overrides=args.overrides, progress=not args.quiet)
+    if args.train:
+        return run_training_demo(Path(args.out), overrides=args.overrides, progress=not args.quiet)
+    if args.overrides:
+        raise MemrestoreError("--set only applies to the training demo (memrestore demo --train)")
+    if args.real and not Path(args.real).is_dir():
+        raise MemrestoreError(f"{args.real}: --real folder not found")
+    real = Path(args.real) if args.real else (Path(DEMO_REAL) if Path(DEMO_REAL).is_dir() else None)
+    return run_demo(Path(args.out), real, args.tasks)

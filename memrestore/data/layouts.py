@@ -19,6 +19,8 @@ Layouts (``root`` is the folder you unpacked):
 - ``raindrop``: Qian et al.: ``data/N_rain`` <-> ``gt/N_clean``.
 - ``gopro``: ``{split}/<sequence>/blur/`` (or ``blur_gamma``) <-> ``<sequence>/sharp/``; names
   are ``<sequence>_<frame>``.
+- ``gtrain``: time-lapse scenes scored frame by frame, ``<scene>/<frame>`` <-> ``<scene>/clean.png``
+  (GT-RAIN's test packaging, Ba et al. ECCV 2022); names are ``<scene>_<frame>``.
 - ``reside``: ``hazy/NNNN_k[_beta]`` <-> ``GT/NNNN`` (or ``clear/``), or ``GT/NNNN_k`` when the
   clean folder holds one file per hazy image (SOTS/ITS/OTS).
 """
@@ -130,10 +132,25 @@ def reside(root: str, strict: bool = True) -> list[Pair]:
                          fallback_key=strip_key(split="_"))
 
 
+def gtrain(root: str, strict: bool = True, clean_name: str = "clean") -> list[Pair]:
+    from .timelapse_dataset import read_timelapse  # scene discovery is the time-lapse reader's
+
+    scenes = read_timelapse(root, strict, clean_name, min_frames=1)
+    missing = [s.name for s in scenes if s.clean is None]
+    if missing:
+        raise MemrestoreError(f"{Path(root) / missing[0]}: no {clean_name!r} frame to score the scene's frames against")
+    return [Pair(f"{scene.name}_{frame.stem}", frame, scene.clean) for scene in scenes for frame in scene.frames]
+
+
+def guess_layout(root: str | Path) -> str:
+    """``paired`` for memrestore's own ``input/`` + ``target/`` folders, ``gtrain`` for scene folders."""
+    return "paired" if (Path(root) / "input").is_dir() or not Path(root).is_dir() else "gtrain"
+
+
 LayoutReader = Callable[..., list[Pair]]
 LAYOUTS: dict[str, LayoutReader] = {
     "paired": paired, "folders": folders, "istd": istd, "srd": srd, "rain": rain, "spa": spa,
-    "raindrop": raindrop, "gopro": gopro, "reside": reside,
+    "raindrop": raindrop, "gopro": gopro, "reside": reside, "gtrain": gtrain,
 }
 
 

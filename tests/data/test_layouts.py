@@ -88,6 +88,23 @@ def test_gopro_sequences(tmp_path):
         read_layout("gopro", str(tmp_path), blur_dir="blur_gamma")
 
 
+def test_gtrain_scores_every_frame_against_its_scene_clean_frame(tmp_path):
+    from memrestore.data.layouts import guess_layout
+
+    scenes, ours = tmp_path / "gtrain", tmp_path / "ours"
+    touch(scenes, "Deadwood_0-0/rain-00.png", "Deadwood_0-0/rain-01.png", "Deadwood_0-0/clean.png",
+          "Stick_0-1/rain-00.png", "Stick_0-1/clean.png")
+    touch(ours, "input/a.png", "target/a.png")
+    pairs = read_layout("gtrain", str(scenes))
+    assert by_name(pairs) == {"Deadwood_0-0_rain-00": ("Deadwood_0-0/rain-00.png", "Deadwood_0-0/clean.png"),
+                              "Deadwood_0-0_rain-01": ("Deadwood_0-0/rain-01.png", "Deadwood_0-0/clean.png"),
+                              "Stick_0-1_rain-00": ("Stick_0-1/rain-00.png", "Stick_0-1/clean.png")}
+    assert guess_layout(scenes) == "gtrain" and guess_layout(ours) == "paired"
+    (scenes / "Stick_0-1" / "clean.png").unlink()
+    with pytest.raises(MemrestoreError, match="Stick_0-1: no 'clean' frame to score"):
+        read_layout("gtrain", str(scenes))
+
+
 def test_errors_name_the_file_and_strict_false_skips(tmp_path, caplog):
     touch(tmp_path, "data/0_rain.png", "data/7_rain.png", "gt/0_clean.png")
     with pytest.raises(MemrestoreError, match=r"7_rain.png: no matching clean file"):

@@ -1,0 +1,174 @@
+"""Train, package and score the default model of a task (issue 14): the weights ``memrestore restore
+--task TASK`` and ``memrestore.load(TASK)`` use, with their model card.
+
+    .venv/bin/python -m benchmarks.package_default --task derain     # train if needed, package, score
+    .venv/bin/python -m benchmarks.package_default --check           # re-score every packaged default
+
+Training is ``benchmarks.equal_time``'s (seed 0, the task's budget below): the fast memory network
+and its NAFNet-w16 peer, each for the same CPU time on the same data, so the card compares the two
+at an equal budget. The default's final weights (never the best validation step: the curve set is
+also a test set) are stored as fp16 safetensors in ``memrestore/pretrained/TASK.safetensors``; the
+card (``TASK.json`` + ``TASK.md``) holds the architecture, data, recipe, steps and time, and the
+metrics of the packaged fp16 weights on every test set beside the input's and the peer's.
+``--check`` scores the packaged weights again and fails if a card number is not reproduced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from benchmarks import equal_time
+from memrestore.api import load_model
+from memrestore.checkpoint import save_checkpoint
+from memrestore.engine.evaluate import per_image_scores
+from memrestore.io.atomic import atomic_write_text
+from memrestore.models.complexity import count_macs, count_parameters
+from memrestore.pretrained import FOLDER
+
+COMMAND = ".venv/bin/python -m benchmarks.package_default"
+MEMORYNET_STYLE = "FastUNet + global context + hierarchical memory"
+DEFAULT = {"timelapse": "FastUNet-GC + item memory + BSW (MGID)"}  # every other task: MEMORYNET_STYLE
+PEER = "NAFNet-w16"
+MINUTES = {"derain": 20.0, "dehaze": 20.0, "raindrop": 12.0, "deblur": 12.0, "deshadow": 12.0, "timelapse": 12.0}
+DATA = {
+    "derain": "the 20 real derain-JORDER-small train pairs + light and heavy synthetic rain on 88 clean photos "
+              "(CBSD68 less 4 rain-set backgrounds, Kodak24)",
+    "dehaze": "synthetic haze (preset sots, pseudo-depth, 2 renderings) on 88 clean photos (CBSD68, Kodak24)",
+    "raindrop": "synthetic raindrops (2 renderings) on 88 clean photos (CBSD68, Kodak24)",
+    "deblur": "synthetic motion blur (2 renderings) on 88 clean photos (CBSD68, Kodak24)",
+    "deshadow": "synthetic shadows (2 renderings) on the 64 CBSD68 photos; Kodak24 held out for testing",
+    "timelapse": "synthetic time-lapse rain (preset light, 8 frames per scene) on 88 clean photos, supervised by "
+                 "each scene's pseudo-clean background (no clean frame is used), MGID's setting",
+}
+LIMITS = {
+    "derain": "Rain streaks only; raindrops on a lens or window need the raindrop model.",
+    "dehaze": "Trained on synthetic haze with a pseudo-depth; dense outdoor haze and sky regions are its weak spot.",
+    "raindrop": "Trained on synthetic drops only; the real test set has 2 pairs, too few to rank models reliably.",
+    "deblur": "Trained on synthetic motion blur only; the real test set is a single GoPro pair.",
+    "deshadow": "No real shadow pairs exist here: trained and scored on synthetic shadows only (Kodak24 held out).",
+    "timelapse": "Restores single frames (the memory learnt the background/rain split from sequences); GT-RAIN's "
+                 "clean frames differ from the rainy ones in light and moving objects, which caps its PSNR.",
+}
+TOLERANCE_DB = 0.02  # --check: fp16 storage is exact, so a larger gap means the weights or the code changed
+
+
+def mean_scores(scores: list[dict[str, float]]) -> dict[str, float]:
+    return {key: round(float(np.mean([s[key] for s in scores])), 3) for key in ("psnr", "ssim")}
+
+
+def score_checkpoint(path: Path, tests: dict[str, Path], convention: str) -> dict[str, dict[str, float]]:
+    model = load_model(path)[0]
+    return {name: mean_scores(per_image_scores(model, equal_time.test_set(root), convention))
+            for name, root in tests.items()}
+
+
+def export_fp16(run: Path, destination: Path, **metadata) -> Path:
+    """The run's final weights, stored in half precision (loading casts them back to the model's dtype)."""
+    model, config, _ = load_model(run / "model.safetensors")
+    return save_checkpoint(destination, model.to(torch.float16), config, **metadata)
+
+
+def package(task: str, out: Path) -> dict:
+    minutes = MINUTES[task]
+    work = equal_time.work_folder(task)
+    name = DEFAULT.get(task, MEMORYNET_STYLE)
+    results, tests, convention = equal_time.ensure_runs(task, minutes, [0], [name, PEER], 0.0, out, work)
+    default, peer = (equal_time.find_run(results, model, 0, minutes) for model in (name, PEER))
+    checkpoint = export_fp16(equal_time.run_folder(work, name, 0), FOLDER / f"{task}.safetensors",
+                             task=task, steps=default["steps"], train_seconds=default["train_seconds"])
+    scores = score_checkpoint(checkpoint, tests, convention)
+    model, config, _ = load_model(checkpoint)
+    metrics = {}
+    for test, root in tests.items():
+        before = mean_scores(equal_time.input_scores(root, convention))
+        metrics[test] = {"convention": convention, "pairs": len(equal_time.test_set(root)),
+                         "psnr": scores[test]["psnr"], "ssim": scores[test]["ssim"],
+                         "input_psnr": before["psnr"], "input_ssim": before["ssim"],
+                         "peer_psnr": round(float(np.mean(peer["scores"][test])), 3)}
+    params = count_parameters(model)
+    card = {
+        "task": task,
+        "summary": f"{name} ({params / 1e6:.2f} M params), {default['train_seconds'] / 60:.0f} CPU-min",
+        "architecture": {"model": config.to_dict()["model"],
+                         "parameters": params, "gmacs_256x256": round(count_macs(model) / 1e9, 3)},
+        "training": {"data": DATA[task], "recipe": [*equal_time.MODELS[name], *equal_time.RECIPE, *equal_time.TASK_RECIPE.get(task, [])], "seed": 0,
+                     "steps": default["steps"], "train_minutes": round(default["train_seconds"] / 60, 1),
+                     "budget_minutes": minutes, "machine": "2 CPU cores, fp32, 2 threads",
+                     "command": f"{COMMAND} --task {task}"},
+        "peer": {"model": f"{PEER} [1,1,1,8] (spandrel), same recipe, data and training time",
+                 "steps": peer["steps"], "train_minutes": round(peer["train_seconds"] / 60, 1)},
+        "metrics": metrics,
+        "limits": [LIMITS[task], *behind_peer(metrics)],
+        "reproduce": {"train_package_score": f"{COMMAND} --task {task}", "check_card": f"{COMMAND} --check"},
+    }
+    write_card(task, card)
+    return card
+
+
+def behind_peer(metrics: dict) -> list[str]:
+    return [f"Below its NAFNet-w16 peer on {name} by {m['peer_psnr'] - m['psnr']:.2f} dB at this budget."
+            for name, m in metrics.items() if m["psnr"] < m["peer_psnr"]]
+
+
+def write_card(task: str, card: dict) -> None:
+    atomic_write_text(FOLDER / f"{task}.json", json.dumps(card, indent=2) + "\n")
+    rows = [f"| {name} ({m['pairs']} pairs, {m['convention']}) | {m['input_psnr']:.2f} / {m['input_ssim']:.3f} | "
+            f"{m['psnr']:.2f} / {m['ssim']:.3f} | {m['peer_psnr']:.2f} |" for name, m in card["metrics"].items()]
+    training = card["training"]
+    text = "\n".join([
+        f"# memrestore default model: {task}", "", card["summary"] + ".", "",
+        "## Architecture", "", "```json", json.dumps(card["architecture"], indent=2), "```", "",
+        "## Training", "", f"- Data: {training['data']}.",
+        f"- Recipe: {', '.join(training['recipe'])}; seed {training['seed']}.",
+        f"- {training['steps']} steps in {training['train_minutes']} min on {training['machine']} "
+        f"(budget {training['budget_minutes']:g} min, the same for the peer).",
+        f"- Command: `{training['command']}`", "",
+        "## Metrics (packaged fp16 weights; test pairs never trained on)", "",
+        "| test set | input PSNR / SSIM | this model PSNR / SSIM | NAFNet-w16 peer PSNR |", "| --- | --- | --- | --- |",
+        *rows, "", f"Peer: {card['peer']['model']}; {card['peer']['steps']} steps in {card['peer']['train_minutes']} min.",
+        f"Reproduce the numbers from the packaged weights: `{card['reproduce']['check_card']}`.", "",
+        "## Known limits", "", *[f"- {line}" for line in card["limits"]], "",
+    ])
+    atomic_write_text(FOLDER / f"{task}.md", text)
+
+
+def check() -> int:
+    """Score every packaged default again; 1 when a card's number is not reproduced."""
+    from memrestore.pretrained import model_cards
+
+    failures = 0
+    for task, card in model_cards().items():
+        _, tests, convention = equal_time.prepare(task, equal_time.work_folder(task))
+        scores = score_checkpoint(card.checkpoint, tests, convention)
+        for name, measured in scores.items():
+            recorded = card.metrics[name]["psnr"]
+            ok = abs(measured["psnr"] - recorded) <= TOLERANCE_DB
+            failures += not ok
+            print(f"{task:9s} {name:18s} card {recorded:6.2f} dB  measured {measured['psnr']:6.2f} dB  "
+                  f"{'ok' if ok else 'NOT REPRODUCED'}")
+    return 1 if failures else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", choices=list(MINUTES), help="train (if needed), package and score this default")
+    parser.add_argument("--check", action="store_true", help="re-score every packaged default against its card")
+    parser.add_argument("--out", default="benchmarks/results", help="where the equal-time results are kept")
+    args = parser.parse_args()
+    if args.check:
+        return check()
+    if not args.task:
+        parser.error("give --task TASK or --check")
+    package(args.task, Path(args.out))
+    print((FOLDER / f"{args.task}.md").read_text(encoding="utf-8"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
