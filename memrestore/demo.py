@@ -10,7 +10,6 @@ synthetic rain on bundled photos -> train a small U-Net -> restore -> score -> g
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -23,12 +22,12 @@ from .io.arrays import from_float
 from .tensors import chw_to_hwc
 from .visualize import save_comparison_grid
 
-log = logging.getLogger(__name__)
-
-# Colour photos shipped in scikit-image's data folder (no download needed).
+# The real pair set of each task in the shared data layout (no real shadow pairs exist there), and how
+# many of its pairs the demo restores.
 REAL_SETS = {"derain": "derain-Rain12", "raindrop": "raindrop", "dehaze": "dehaze-SOTS-indoor", "deblur": "deblur-GoPro",
              "timelapse": "timelapse-GTRAIN"}
 PAIRS_PER_TASK = 4
+# Colour photos shipped in scikit-image's data folder (no download needed).
 TRAIN_PHOTOS = ("astronaut.png", "rocket.jpg", "ihc.png", "motorcycle_left.png", "hubble_deep_field.jpg", "retina.jpg")
 TEST_PHOTOS = ("chelsea.png", "coffee.png")
 RAIN_VARIANTS = 6
@@ -61,78 +60,80 @@ def synthesize(root: Path, seed: int = 0) -> tuple[Path, Path]:
 
 
 def run_training_demo(out: Path, overrides: list[str] | None = None, progress: bool = True) -> int:
+    """Synthesise rain on bundled photos, train the demo U-Net, restore and score the held-out photos."""
     from .api import load
-    from .metrics.table import format_table
     from .engine.trainer import Trainer
-    from .metrics.folders import evaluate_folders, mean_row
 
     out = Path(out)
-    print(f"[1/4] synthesising rain on scikit-image photos -> {out / 'data'}")
+    print(f"[1/3] synthesising rain on scikit-image photos -> {out / 'data'}")
     train_root, test_root = synthesize(out / "data")
     settings = [f"data.train.root={train_root}", f"data.val.root={test_root}", f"output_dir={out}", "name=run"]
     config = load_config("demo", settings + list(overrides or []))
     trainer = Trainer(config, progress=progress, overwrite=True)  # the demo is re-runnable
-    print(f"[2/4] training {config.model.name} for {config.train.iterations} steps on {trainer.device} ...")
+    print(f"[2/3] training {config.model.name} for {config.train.iterations} steps on {trainer.device} ...")
     run_dir = trainer.fit()
-
-    print("[3/4] restoring held-out photos")
-    restorer = load(run_dir / "model.safetensors")
-    restored_dir = out / "restored"
-    grid_rows: dict[str, list[np.ndarray]] = {"input": [], "restored": [], "target": []}
-    for path in sorted((test_root / "input").glob("*.png")):
-        degraded = to_float_rgb(read_image(path))
-        restored = restorer.restore_array(degraded)
-        write_image(restored_dir / path.name, restored)
-        grid_rows["input"].append(degraded)
-        grid_rows["restored"].append(restored)
-        grid_rows["target"].append(to_float_rgb(read_image(test_root / "target" / path.name)))
-
-    convention = config.eval.convention
-    print(f"[4/4] scoring (convention: {convention})")
-    before = evaluate_folders(test_root / "input", test_root / "target", convention)
-    after = evaluate_folders(restored_dir, test_root / "target", convention)
-    table = [
-        [b["name"], b["psnr"], b["ssim"], a["psnr"], a["ssim"]]
-        for b, a in zip([*before, mean_row(before)], [*after, mean_row(after)])
-    ]
-    print(format_table(["image", "input PSNR", "input SSIM", "restored PSNR", "restored SSIM"], table))
-    grid = out / "comparison.png"
-    save_comparison_grid(grid_rows, grid)
-    print(f"grid (rows: input / restored / target): {grid}")
-    gain = mean_row(after)["psnr"] - mean_row(before)["psnr"]
-    print(f"mean PSNR change: {gain:+.2f} dB ({convention})")
+    print("[3/3] restoring and scoring held-out photos")
+    gain = restore_and_score(load(run_dir / "model.safetensors"), folder_pairs(test_root), config.eval.convention,
+                             out / "restored")
     if gain <= 0:
         print("demo FAILED: restoration did not improve PSNR")
         return 1
     return 0
 
 
-def demo_pairs(task: str, real: Path | None, seed: int = 0) -> tuple[str, list[tuple[str, np.ndarray, np.ndarray]]]:
-    """(where the pairs come from, [(name, degraded, clean)]) for one task: the first real pairs of the
-    task's set under ``real`` when present, else synthetic degradations of scikit-image's test photos."""
+Pairs = list[tuple[str, np.ndarray, np.ndarray]]  # (name, degraded, clean) as float RGB
+
+
+def folder_pairs(folder: Path, limit: int | None = None) -> Pairs:
+    """The first ``limit`` pairs of a paired folder (or of GT-RAIN-style time-lapse scenes)."""
     from .data.layouts import guess_layout
     from .data.paired_dataset import PairedImageDataset
+
+    dataset = PairedImageDataset.from_folder(folder, layout=guess_layout(folder))
+    return [(f"{dataset.pairs[i].name}.png", chw_to_hwc(dataset[i]["input"]), chw_to_hwc(dataset[i]["target"]))
+            for i in range(min(limit or len(dataset), len(dataset)))]
+
+
+def demo_pairs(task: str, real: Path | None, seed: int = 0) -> tuple[Path | None, Pairs]:
+    """(the real set's folder, its first pairs) for one task when ``real`` holds it, else
+    (None, synthetic degradations of scikit-image's test photos)."""
     from .data.synth import render
 
     folder = real / REAL_SETS[task] if real is not None and task in REAL_SETS else None
     if folder is not None and folder.is_dir():
-        dataset = PairedImageDataset.from_folder(folder, layout=guess_layout(folder))
-        pairs = [(Path(dataset.pairs[i].input).name, chw_to_hwc(dataset[i]["input"]), chw_to_hwc(dataset[i]["target"]))
-                 for i in range(min(PAIRS_PER_TASK, len(dataset)))]
-        return f"{folder} (real)", pairs
+        return folder, folder_pairs(folder, PAIRS_PER_TASK)
     rng = np.random.default_rng(seed)
-    pairs = []
-    for name in TEST_PHOTOS:
-        clean = _photo(name)
-        synthetic = "derain" if task == "timelapse" else task  # a time-lapse model restores single rainy frames
-        pairs.append((Path(name).stem + ".png", render(synthetic, clean, rng)[0], clean))
-    return "synthetic, on scikit-image photos", pairs
+    synthetic = "derain" if task == "timelapse" else task  # a time-lapse model restores single rainy frames
+    return None, [
+        (Path(name).stem + ".png", render(synthetic, clean, rng)[0], clean) for clean, name in
+        ((_photo(name), name) for name in TEST_PHOTOS)]
+
+
+def restore_and_score(restorer, pairs: Pairs, convention: str, out: Path) -> float:
+    """Restore every pair into ``out``, print input vs restored PSNR/SSIM, write ``out/comparison.png``;
+    returns the mean PSNR gain in dB."""
+    from .metrics import psnr_ssim
+    from .metrics.table import format_table
+
+    rows, grid = [], {"input": [], "restored": [], "target": []}
+    for name, degraded, clean in pairs:
+        restored = restorer.restore_array(degraded)
+        write_image(out / name, restored)
+        before, after = psnr_ssim(degraded, clean, convention), psnr_ssim(restored, clean, convention)
+        rows.append([name, before["psnr"], before["ssim"], after["psnr"], after["ssim"]])
+        for key, image in zip(grid, (degraded, restored, clean)):
+            grid[key].append(image)
+    mean = [float(np.mean([r[k] for r in rows])) for k in range(1, 5)]
+    print(format_table(["image", "input PSNR", "input SSIM", "restored PSNR", "restored SSIM"], [*rows, ["mean", *mean]]))
+    save_comparison_grid(grid, out / "comparison.png")
+    print(f"mean PSNR change: {mean[2] - mean[0]:+.2f} dB ({convention}); grid (rows: input / restored / target): "
+          f"{out / 'comparison.png'}")
+    return mean[2] - mean[0]
 
 
 def run_demo(out: Path, real: Path | None = None, tasks: list[str] | None = None) -> int:
     """Restore and score every task that has a packaged default; 1 if a default made its pairs worse."""
     from .api import load
-    from .metrics import psnr_ssim
     from .metrics.table import format_table
     from .pretrained import TASKS, model_cards
 
@@ -142,26 +143,18 @@ def run_demo(out: Path, real: Path | None = None, tasks: list[str] | None = None
         if task not in cards:
             print(f"{task}: no packaged model yet (memrestore models)")
             continue
-        source, pairs = demo_pairs(task, real)
-        convention = next(iter(cards[task].metrics.values()), {}).get("convention", "rgb") if "real" in source else "rgb"
-        restorer = load(task)
-        rows, grid = [], {"input": [], "restored": [], "target": []}
-        for name, degraded, clean in pairs:
-            restored = restorer.restore_array(degraded)
-            write_image(out / task / name, restored)
-            before, after = psnr_ssim(degraded, clean, convention), psnr_ssim(restored, clean, convention)
-            rows.append([name, before["psnr"], before["ssim"], after["psnr"], after["ssim"]])
-            for key, image in zip(grid, (degraded, restored, clean)):
-                grid[key].append(image)
-        mean = [float(np.mean([r[k] for r in rows])) for k in range(1, 5)]
+        folder, pairs = demo_pairs(task, real)
+        source = f"{folder} (real)" if folder else "synthetic, on scikit-image photos"
+        # a card's convention is its real test sets' (Y for rain); synthetic pairs are scored in RGB
+        convention = next(iter(cards[task].metrics.values()), {}).get("convention", "rgb") if folder else "rgb"
         print(f"\n{task}: {len(pairs)} pairs from {source}, convention {convention}")
-        print(format_table(["image", "input PSNR", "input SSIM", "restored PSNR", "restored SSIM"], [*rows, ["mean", *mean]]))
-        save_comparison_grid(grid, out / task / "comparison.png")
-        summary.append([task, source, mean[0], mean[2], f"{mean[2] - mean[0]:+.2f}", str(out / task / "comparison.png")])
-        if mean[2] <= mean[0]:
+        gain = restore_and_score(load(task), pairs, convention, out / task)
+        summary.append([task, source, f"{gain:+.2f}", str(out / task / "comparison.png")])
+        if gain <= 0:
             failed.append(task)
-    print()
-    print(format_table(["task", "pairs", "input PSNR", "restored PSNR", "gain dB", "grid (input / restored / target)"], summary))
+    if summary:
+        print()
+        print(format_table(["task", "pairs", "PSNR gain dB", "grid (input / restored / target)"], summary))
     if failed:
         print(f"demo FAILED: restoration did not improve PSNR for {', '.join(failed)}")
     return 1 if failed or not summary else 0

@@ -45,7 +45,7 @@ def test_load_by_task_and_restore_by_task(tmp_path, rng, zoo):
 def test_models_lists_cards_and_missing_tasks(zoo):
     assert set(model_cards()) == {"derain"}
     listed = run_cli("models")
-    assert listed.returncode == 0 and "unet w8 (test model)" in listed.stdout and "Rain12: 31.0 dB vs input 30.13 (y-matlab)" in listed.stdout
+    assert listed.returncode == 0 and "unet w8 (test model)" in listed.stdout and "Rain12: 31.00 dB vs input 30.13 (y-matlab)" in listed.stdout
     assert listed.stdout.count("not packaged yet") == len(TASKS) - 1
 
 

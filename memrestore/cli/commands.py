@@ -47,8 +47,9 @@ def run_models(args: argparse.Namespace) -> int:
     rows = []
     for task in TASKS:
         card = cards.get(task)
-        scores = "; ".join(f"{name}: {m.get('psnr', '?')} dB vs input {m.get('input_psnr', '?')}"
-                           + (f", peer {m['peer_psnr']}" if "peer_psnr" in m else "") + f" ({m.get('convention', '?')})"
+        db = lambda m, key: f"{m[key]:.2f}" if isinstance(m.get(key), (int, float)) else "?"  # a zoo's card may lack one
+        scores = "; ".join(f"{name}: {db(m, 'psnr')} dB vs input {db(m, 'input_psnr')}"
+                           + (f", peer {db(m, 'peer_psnr')}" if "peer_psnr" in m else "") + f" ({m.get('convention', '?')})"
                            for name, m in card.metrics.items()) if card else "-"
         rows.append([task, card.summary if card else "not packaged yet", scores])
     print(f"packaged models in {models_folder()}:")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 
 def format_table(headers: list[str], rows: list[list[object]]) -> str:
+    """Columns padded to their widest cell; numeric columns right-aligned, text left-aligned."""
     def cell(value: object) -> str:
         return f"{value:.4f}" if isinstance(value, float) else str(value)
 
     body = [[cell(v) for v in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(headers)]
-    line = "  ".join("-" * w for w in widths)
-    fmt = lambda r: "  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(r, widths)))
-    return "\n".join([fmt(headers), line, *(fmt(r) for r in body)])
+    widths = [max([len(h), *(len(r[i]) for r in body)]) for i, h in enumerate(headers)]
+    numeric = [bool(rows) and all(isinstance(row[i], (int, float)) for row in rows) for i in range(len(headers))]
+    fmt = lambda r: "  ".join(v.rjust(w) if right else v.ljust(w) for v, w, right in zip(r, widths, numeric)).rstrip()
+    return "\n".join([fmt(headers), "  ".join("-" * w for w in widths), *(fmt(r) for r in body)])
