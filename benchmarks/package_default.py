@@ -138,20 +138,35 @@ def write_card(task: str, card: dict) -> None:
     atomic_write_text(FOLDER / f"{task}.md", text)
 
 
-def check() -> int:
-    """Score every packaged default again; 1 when a card's number is not reproduced."""
+def check(out: Path) -> int:
+    """Score every packaged default again and write defaults.{json,md}; 1 when a card's number is not
+    reproduced."""
+    from benchmarks.report import write_report
     from memrestore.pretrained import model_cards
 
-    failures = 0
+    rows, failures = [], 0
     for task, card in model_cards().items():
         _, tests, convention = equal_time.prepare(task, equal_time.work_folder(task))
-        scores = score_checkpoint(card.checkpoint, tests, convention)
-        for name, measured in scores.items():
-            recorded = card.metrics[name]["psnr"]
-            ok = abs(measured["psnr"] - recorded) <= TOLERANCE_DB
+        for name, measured in score_checkpoint(card.checkpoint, tests, convention).items():
+            m = card.metrics[name]
+            ok = abs(measured["psnr"] - m["psnr"]) <= TOLERANCE_DB
             failures += not ok
-            print(f"{task:9s} {name:18s} card {recorded:6.2f} dB  measured {measured['psnr']:6.2f} dB  "
-                  f"{'ok' if ok else 'NOT REPRODUCED'}")
+            rows.append({"task": task, "test_set": name, "pairs": m["pairs"], "convention": convention,
+                         "input_psnr": m["input_psnr"], "psnr": measured["psnr"], "ssim": measured["ssim"],
+                         "peer_psnr": m["peer_psnr"], "card_psnr": m["psnr"], "reproduced": ok,
+                         "train_minutes": card.data["training"]["train_minutes"]})
+    lines = [f"`{COMMAND} --check` (the packaged fp16 weights re-scored; peers' PSNR from the cards; "
+             "each default and its NAFNet-w16 peer trained for the same CPU time by "
+             f"`{COMMAND} --task TASK`)", "",
+             "| task | test set (pairs, convention) | train min | input PSNR | default PSNR / SSIM | gain | "
+             "NAFNet-w16 peer PSNR | default - peer | card reproduced |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines += [f"| {r['task']} | {r['test_set']} ({r['pairs']}, {r['convention']}) | {r['train_minutes']} | "
+              f"{r['input_psnr']:.2f} | {r['psnr']:.2f} / {r['ssim']:.3f} | {r['psnr'] - r['input_psnr']:+.2f} | "
+              f"{r['peer_psnr']:.2f} | {r['psnr'] - r['peer_psnr']:+.2f} | {'yes' if r['reproduced'] else 'NO'} |"
+              for r in rows]
+    write_report(out, "defaults", {"command": f"{COMMAND} --check", "rows": rows}, lines)
+    print("\n".join(lines))
     return 1 if failures else 0
 
 
@@ -159,10 +174,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", choices=list(MINUTES), help="train (if needed), package and score this default")
     parser.add_argument("--check", action="store_true", help="re-score every packaged default against its card")
-    parser.add_argument("--out", default="benchmarks/results", help="where the equal-time results are kept")
+    parser.add_argument("--out", default="benchmarks/results",
+                        help="where the equal-time results are kept and --check writes defaults.{json,md}")
     args = parser.parse_args()
     if args.check:
-        return check()
+        return check(Path(args.out))
     if not args.task:
         parser.error("give --task TASK or --check")
     package(args.task, Path(args.out))
