@@ -13,7 +13,8 @@ curve. Data:
   final scores on Rain12 (12 real pairs) and the 5 JORDER test pairs, Y of MATLAB rgb2ycbcr;
 * dehaze: synthetic haze (``--preset sots``, 2 renderings, pseudo-depth) on the clean photos;
   scored on the 50 real SOTS-indoor pairs, RGB;
-* raindrop, deblur: synthetic raindrops / blur (default preset, 2 renderings) on the clean photos;
+* raindrop, deblur: synthetic raindrops / camera-shake blur (default presets; deblur's ``gopro`` blurs
+  sRGB values like GoPro_Large's ``blur`` pairs), 2 renderings, on the clean photos;
   scored on the real Raindrop (2) and GoPro (1) pairs, RGB;
 * timelapse (MGID): synthetic time-lapse scenes (``--preset light``, 8 frames) on the clean photos,
   trained against each scene's pseudo-clean background; scored on the real GT-RAIN frames against

@@ -41,7 +41,8 @@ DATA = {
               "(CBSD68 less 4 rain-set backgrounds, Kodak24)",
     "dehaze": "synthetic haze (preset sots, pseudo-depth, 2 renderings) on 88 clean photos (CBSD68, Kodak24)",
     "raindrop": "synthetic raindrops (2 renderings) on 88 clean photos (CBSD68, Kodak24)",
-    "deblur": "synthetic motion blur (2 renderings) on 88 clean photos (CBSD68, Kodak24)",
+    "deblur": "synthetic camera-shake blur (preset gopro: blurred sRGB values, like GoPro_Large's `blur` pairs; "
+              "2 renderings) on 88 clean photos (CBSD68, Kodak24)",
     "deshadow": "synthetic shadows (2 renderings) on the 64 CBSD68 photos; Kodak24 held out for testing",
     "timelapse": "synthetic time-lapse rain (preset light, 8 frames per scene) on 88 clean photos, supervised by "
                  "each scene's pseudo-clean background (no clean frame is used), MGID's setting",

@@ -30,7 +30,7 @@ PRESETS: dict[str, dict[str, dict]] = {
     "derain": {"light": degrade.LIGHT_RAIN, "heavy": {}},
     "raindrop": {"default": {}},
     "deshadow": {"default": {}},
-    "deblur": {"default": {}},
+    "deblur": {"gopro": {"linear": False}, "linear-light": {}},  # GoPro_Large's `blur` vs `blur_gamma` (blur.py)
     "dehaze": {"sots": {"depth_scale": 1.35}, "light": {"depth_scale": 0.7}},
     "timelapse": {"light": degrade.LIGHT_RAIN, "heavy": {}},
 }

@@ -52,6 +52,18 @@ def test_blur_kernels_are_normalised_and_deterministic(rng):
         degrade.trajectory_kernel(path, 8)
 
 
+def test_gopro_preset_blurs_stored_values_and_keeps_brightness():
+    """GoPro_Large's `blur` pairs (what deblurring benchmarks use) keep the mean brightness; linear-light
+    blur brightens an sRGB photo, which a model trained on it learns to undo by darkening."""
+    from memrestore.data.synth import render
+
+    clean = np.random.default_rng(0).choice([0.1, 0.9], size=(64, 64, 3)).astype(np.float32)  # strong edges
+    gopro = render("deblur", clean, np.random.default_rng(1))[0]  # the task's default preset
+    linear = render("deblur", clean, np.random.default_rng(1), "linear-light")[0]
+    assert abs(float((gopro - clean).mean())) < 0.01 < float((linear - clean).mean())
+    assert cv2.Laplacian(gopro, cv2.CV_32F).var() < cv2.Laplacian(clean, cv2.CV_32F).var()
+
+
 def test_shadow_darkens_only_inside_the_mask(rng):
     clean = smooth_image(rng, 64, 64) * 0.8 + 0.1
     hard = np.zeros((64, 64), np.float32)

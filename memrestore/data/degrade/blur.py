@@ -5,8 +5,12 @@ blur", TIP 2012), the generator DeblurGAN also uses: a 2-D path sampled at ``ste
 velocity has inertia, a random Gaussian acceleration, a pull back towards the start (centripetal
 term) and rare impulsive jerks; its length is normalised to ``length`` pixels. The kernel is the
 time the sensor spends at each position: path samples splatted bilinearly onto a grid, normalised to
-sum 1. Blurring happens in linear light (sRGB decoded), as a real exposure integrates photons;
-GoPro (Nah et al., CVPR 2017) instead averages consecutive sharp video frames (``average_frames``).
+sum 1. By default blurring happens in linear light (sRGB decoded), as a real exposure integrates
+photons; ``linear=False`` blurs the stored sRGB values instead, as the ``blur`` folder of GoPro_Large
+does (Nah et al., CVPR 2017, average consecutive sharp frames; their ``blur_gamma`` folder averages in
+linear light). ``blur`` is the version MPRNet, Restormer and most later deblurring work train and
+test on (MPRNet issue #75), and its pairs keep the mean brightness, whereas linear-light blur
+brightens an sRGB photo by about 2 grey levels on average. ``average_frames`` renders GoPro's own recipe.
 """
 
 from __future__ import annotations
@@ -20,19 +24,22 @@ import numpy as np
 
 @dataclass(frozen=True)
 class BlurParams:
-    """Trajectory length (px), kernel size (odd, px), inertia/jitter ``anxiety`` and noise sigma."""
+    """Trajectory length (px), kernel size (odd, px), inertia/jitter ``anxiety``, noise sigma, and
+    whether the kernel is applied in linear light."""
 
     length: float = 15.0
     size: int = 31
     anxiety: float = 0.005
     noise: float = 0.0
+    linear: bool = True
 
 
 def sample_blur_params(rng: np.random.Generator, length: tuple[float, float] = (4.0, 20.0),
-                       anxiety: tuple[float, float] = (0.0, 0.01), noise: tuple[float, float] = (0.0, 0.01)) -> BlurParams:
+                       anxiety: tuple[float, float] = (0.0, 0.01), noise: tuple[float, float] = (0.0, 0.01),
+                       linear: bool = True) -> BlurParams:
     length_px = float(rng.uniform(*length))
     size = int(np.ceil(length_px * 1.3)) | 1
-    return BlurParams(length_px, max(size, 5), float(rng.uniform(*anxiety)), float(rng.uniform(*noise)))
+    return BlurParams(length_px, max(size, 5), float(rng.uniform(*anxiety)), float(rng.uniform(*noise)), linear)
 
 
 def shake_trajectory(rng: np.random.Generator, length: float = 15.0, steps: int = 256, anxiety: float = 0.005,
@@ -96,7 +103,7 @@ def add_motion_blur(clean: np.ndarray, rng: np.random.Generator, params: BlurPar
     """Blurred image and its kernel for a float HxWx3 image in [0, 1] (plus optional Gaussian noise)."""
     params = params or sample_blur_params(rng, **(ranges or {}))
     kernel = trajectory_kernel(shake_trajectory(rng, params.length, anxiety=params.anxiety), params.size)
-    blurred = apply_kernel(clean, kernel)
+    blurred = apply_kernel(clean, kernel, params.linear)
     if params.noise > 0:
         blurred = blurred + rng.normal(0.0, params.noise, blurred.shape).astype(np.float32)
     return np.clip(blurred, 0.0, 1.0).astype(np.float32), kernel
