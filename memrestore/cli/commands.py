@@ -9,6 +9,8 @@ from pathlib import Path
 
 from ..errors import MemrestoreError
 
+PACKAGED_MEMORY_BUDGET = 2 * 2**30  # restore --task: bytes, unless --tile or --max-memory says otherwise
+
 
 def run_train(args: argparse.Namespace) -> int:
     from ..recipes import load_config
@@ -142,8 +144,10 @@ def run_restore(args: argparse.Namespace) -> int:
     if duplicate:
         raise MemrestoreError(f"{duplicate}: several inputs share this name and would write the same output")
     out_dir = check_output_folder(args.output)
+    # a packaged model restores a 12 MP photo within 2 GiB out of the box; one's own models run whole unless asked
+    budget = args.max_memory or (PACKAGED_MEMORY_BUDGET if args.task and not args.tile else None)
     restorer = load(args.checkpoint or args.task, device=args.device, tile=args.tile, overlap=args.overlap, tta=args.tta,
-                    bf16=args.bf16, max_memory=args.max_memory)
+                    bf16=args.bf16, max_memory=budget)
     ensure_dir(out_dir)
     max_pixels = args.max_megapixels or DEFAULT_MAX_PIXELS
     failures, skipped = [], 0

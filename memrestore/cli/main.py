@@ -107,7 +107,8 @@ def _add_restore(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tile", type=int, default=0, metavar="PX", help="restore in tiles of PX x PX (0: whole image)")
     p.add_argument("--overlap", type=int, default=64, metavar="PX", help="overlap between tiles (default 64)")
     p.add_argument("--max-memory", type=_memory_size, metavar="SIZE",
-                   help="memory budget, e.g. 2GB: picks the tile size automatically")
+                   help="memory budget, e.g. 2GB: picks the tile size automatically (default with --task: 2GB; "
+                   "an image that fits is restored whole)")
     p.add_argument("--max-megapixels", type=_megapixels, default=None, metavar="MP",
                    help="refuse larger images, checked before decoding (default 256)")
     p.add_argument("--tta", action="store_true", help="average the 8 flips/rotations (8x slower, often +0.1-0.3 dB)")
