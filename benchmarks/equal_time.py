@@ -169,6 +169,7 @@ def report(results: dict, task: str, minutes: float, ema: float, seeds: list[int
     inputs = {name: per_image_input(root, convention) for name, root in tests.items()}
     lines = [f"`{COMMAND} --task {task} --minutes {minutes:g} --ema {ema:g} --seeds {' '.join(map(str, seeds))}` "
              f"(equal training time per run, validation excluded; recipe: batch 4 x 96x96, L1, AdamW 1e-3, cosine"
+             f"{''.join(f', {option}' for option in TASK_RECIPE.get(task, []))}"
              f"{f', scored with the EMA weights (decay {ema:g})' if ema else ''}; convention {convention})", "",
              "| model | seeds | steps | train min | " + " | ".join(f"{n} PSNR" for n in tests) + " |",
              "| --- | --- | --- | --- | " + " | ".join("---" for _ in tests) + " |",
