@@ -71,8 +71,7 @@ def steps_per_second(config: Config, warmup: int = 30, steps: int = 30, repeats:
     config.train.iterations, config.train.checkpoint_every, config.data.val = warmup, 0, None
     trainer = Trainer(config, progress=False, overwrite=True)
     trainer.fit()
-    for index in range(len(trainer.train_set.pairs)):
-        trainer.train_set.load(index)
+    trainer.train_set.preload()
     rates = []
     for _ in range(repeats):
         trainer.config.train.iterations = trainer.step + steps

@@ -90,6 +90,11 @@ class PairedImageDataset(Dataset):
             self.cache[index] = arrays
         return arrays
 
+    def preload(self) -> None:
+        """Decode every pair now (what a run has done after its first pass over the data)."""
+        for index in range(len(self.pairs)):
+            self.load(index)
+
     def __getitem__(self, i: int) -> dict[str, torch.Tensor | str]:
         index = i % len(self.pairs)
         arrays = self.load(index)

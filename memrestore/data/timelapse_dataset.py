@@ -113,6 +113,11 @@ class TimeLapseDataset(Dataset):
             self.cache[index] = (frames, target)
         return self.cache[index]
 
+    def preload(self) -> None:
+        """Decode every scene now (what a run has done after its first pass over the data)."""
+        for index in range(len(self.scenes)):
+            self.load(index)
+
     def __getitem__(self, i: int) -> dict[str, torch.Tensor | str]:
         index = i % len(self.scenes)
         frames, target = self.load(index)

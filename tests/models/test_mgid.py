@@ -145,3 +145,13 @@ def test_items_can_start_from_the_first_batch_queries():
     assert torch.allclose(model.memory.items.norm(dim=1), torch.ones(TINY["memory_items"]), atol=1e-6)
     with pytest.raises(ValueError, match="random or queries"):
         build_model("mgid", memory_init="kmeans", **TINY)
+
+
+def test_equal_time_calibration_runs_on_timelapse_training(tmp_path, timelapse_root):
+    """``steps_per_second`` decodes every training scene first, as a long run has (it once assumed pairs)."""
+    from memrestore.bench.quality import steps_per_second
+
+    options = [f"model.{k}={json.dumps(v)}" for k, v in TINY.items()]
+    config = load_config("mgid/derain_timelapse_cpu", [
+        *options, f"data.train.root={timelapse_root}", "data.train.patch_size=16", f"output_dir={tmp_path / 'runs'}"])
+    assert steps_per_second(config, warmup=2, steps=2, repeats=1) > 0
