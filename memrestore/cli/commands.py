@@ -10,6 +10,7 @@ from pathlib import Path
 from ..errors import MemrestoreError
 
 PACKAGED_MEMORY_BUDGET = 2 * 2**30  # restore --task: bytes, unless --tile or --max-memory says otherwise
+DEMO_REAL = "../shared/data/real"  # demo: the project's shared real pairs, beside a checkout
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -282,7 +283,6 @@ def run_plot(args: argparse.Namespace) -> int:
 
 def run_demo(args: argparse.Namespace) -> int:
     from ..demo import run_demo, run_training_demo
-    from .main import DEMO_REAL
 
     logging.basicConfig(level=logging.WARNING)
     if args.train:

@@ -13,8 +13,8 @@ import sys
 
 from ..errors import Interrupted, MemrestoreError
 from ..pretrained import TASKS
+from .commands import DEMO_REAL
 
-DEMO_REAL = "../shared/data/real"  # the project's shared real pairs, beside a checkout
 
 
 class OneLineParser(argparse.ArgumentParser):
