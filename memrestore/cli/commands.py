@@ -47,10 +47,12 @@ def run_models(args: argparse.Namespace) -> int:
     from ..pretrained import TASKS, model_cards, models_folder
 
     cards = model_cards()
+    def db(metrics: dict, key: str) -> str:  # a lab's own card may lack a number
+        return f"{metrics[key]:.2f}" if isinstance(metrics.get(key), (int, float)) else "?"
+
     rows = []
     for task in TASKS:
         card = cards.get(task)
-        db = lambda m, key: f"{m[key]:.2f}" if isinstance(m.get(key), (int, float)) else "?"  # a zoo's card may lack one
         scores = "; ".join(f"{name}: {db(m, 'psnr')} dB vs input {db(m, 'input_psnr')}"
                            + (f", peer {db(m, 'peer_psnr')}" if "peer_psnr" in m else "") + f" ({m.get('convention', '?')})"
                            for name, m in card.metrics.items()) if card else "-"

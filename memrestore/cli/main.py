@@ -16,7 +16,6 @@ from ..pretrained import TASKS
 from .commands import DEMO_REAL
 
 
-
 class OneLineParser(argparse.ArgumentParser):
     """argparse that reports a bad command line in one line (no usage block) and exits with 2."""
 
@@ -246,7 +245,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
     p.add_argument("--real", metavar="DIR", help="folder of real pair sets (derain-Rain12/, raindrop/, "
-                   f"dehaze-SOTS-indoor/, deblur-GoPro/); default {DEMO_REAL} when it exists")
+                   f"dehaze-SOTS-indoor/, deblur-GoPro/, timelapse-GTRAIN/); default {DEMO_REAL} when it exists")
     p.add_argument("--task", dest="tasks", action="append", choices=TASKS, metavar="TASK",
                    help="only this task (repeatable; default every task with a packaged model)")
     p.add_argument("--train", action="store_true", help="the training demo instead (synthetic rain, ~2 min on CPU)")

@@ -8,8 +8,8 @@ time the sensor spends at each position: path samples splatted bilinearly onto a
 sum 1. By default blurring happens in linear light (sRGB decoded), as a real exposure integrates
 photons; ``linear=False`` blurs the stored sRGB values instead, as the ``blur`` folder of GoPro_Large
 does (Nah et al., CVPR 2017, average consecutive sharp frames; their ``blur_gamma`` folder averages in
-linear light). ``blur`` is the version MPRNet, Restormer and most later deblurring work train and
-test on (MPRNet issue #75), and its pairs keep the mean brightness, whereas linear-light blur
+linear light). ``blur`` is the version MPRNet and most later deblurring work train and test on
+(MPRNet issue #75, DeepRFT issue #46), and its pairs keep the mean brightness, whereas linear-light blur
 brightens an sRGB photo by about 2 grey levels on average. ``average_frames`` renders GoPro's own recipe.
 """
 
