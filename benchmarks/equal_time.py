@@ -143,10 +143,11 @@ def run_one(model: str, seed: int, minutes: float, ema: float, train_root: Path,
     speed = calibrate(base, work)
     iterations = max(100, int(minutes * 60 * speed))
     every = max(1, iterations // 8)
-    config = load_config(None, [*base, f"output_dir={work}", f"name={run_folder(work, model, seed).name}", f"train.iterations={iterations}",
-                                f"train.val_every={every}", f"train.checkpoint_every={every}",
-                                f"train.scheduler.warmup_iters={iterations // 50}",
-                                f"data.val={{type: {guess_layout(curve_root)}, root: {curve_root}}}", f"eval.convention={convention}"])
+    config = load_config(None, [*base, f"output_dir={work}", f"name={run_folder(work, model, seed).name}",
+                                f"train.iterations={iterations}", f"train.val_every={every}",
+                                f"train.checkpoint_every={every}", f"train.scheduler.warmup_iters={iterations // 50}",
+                                f"data.val={{type: {guess_layout(curve_root)}, root: {curve_root}}}",
+                                f"eval.convention={convention}"])
     trainer = Trainer(config, progress=True, overwrite=True)
     trainer.fit()
     records = [json.loads(line) for line in (trainer.run_dir / "log.jsonl").read_text().splitlines()]
