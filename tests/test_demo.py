@@ -18,7 +18,7 @@ DEMO_TASKS = list(TASKS)
 def test_demo_restores_every_task_with_the_packaged_models(tmp_path, capsys):
     missing = [task for task in DEMO_TASKS if task not in model_cards()]
     assert not missing, f"no packaged default for {missing}"
-    assert run_demo(tmp_path, real=None) == 0  # synthetic degradations on scikit-image photos
+    assert run_demo(tmp_path, real=None, strict=True) == 0  # every task gains on synthetic degradations
     printed = capsys.readouterr().out
     for task in DEMO_TASKS:
         assert (tmp_path / task / "comparison.png").is_file() and len(list((tmp_path / task).glob("*.png"))) == 3
@@ -30,7 +30,7 @@ def test_demo_prefers_real_pairs_and_rejects_bad_options(tmp_path):
     clean = _photo("coffee.png")
     write_image(real / "target" / "coffee.png", clean)
     write_image(real / "input" / "coffee.png", add_rain(clean, np.random.default_rng(3)))
-    done = run_cli("demo", "--real", str(tmp_path / "real"), "--task", "derain", "--out", str(tmp_path / "out"))
+    done = run_cli("demo", "--real", str(tmp_path / "real"), "--task", "derain", "--strict", "--out", str(tmp_path / "out"))
     assert done.returncode == 0, done.stderr
     assert f"derain: 1 pairs from {real} (real), convention y-matlab" in done.stdout
     assert (tmp_path / "out" / "derain" / "coffee.png").is_file()

@@ -294,4 +294,4 @@ def run_demo(args: argparse.Namespace) -> int:
     if args.real and not Path(args.real).is_dir():
         raise MemrestoreError(f"{args.real}: --real folder not found")
     real = Path(args.real) if args.real else (Path(DEMO_REAL) if Path(DEMO_REAL).is_dir() else None)
-    return run_demo(Path(args.out), real, args.tasks)
+    return run_demo(Path(args.out), real, args.tasks, strict=args.strict)

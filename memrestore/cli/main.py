@@ -239,8 +239,8 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
         help="restore degraded photos of every task with the packaged models (no training); --train: the training demo",
         description="Restore degraded photos of every task with the packaged default models: real pairs from "
         "--real when present, else degradations rendered on photos that scikit-image ships. Prints PSNR/SSIM "
-        "before and after and writes a before/after/target grid per task; exits 0 only if every task improves "
-        "PSNR. --train runs the training walk-through instead: synthetic rain -> train a small U-Net (~2 min) "
+        "before and after and writes a before/after/target grid per task; --strict exits 1 if a task's PSNR "
+        "drops. --train runs the training walk-through instead: synthetic rain -> train a small U-Net (~2 min) "
         "-> restore -> score.",
     )
     p.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
@@ -248,6 +248,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
                    f"dehaze-SOTS-indoor/, deblur-GoPro/, timelapse-GTRAIN/); default {DEMO_REAL} when it exists")
     p.add_argument("--task", dest="tasks", action="append", choices=TASKS, metavar="TASK",
                    help="only this task (repeatable; default every task with a packaged model)")
+    p.add_argument("--strict", action="store_true", help="exit 1 if restoration lowers the PSNR of any task")
     p.add_argument("--train", action="store_true", help="the training demo instead (synthetic rain, ~2 min on CPU)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="--train: override the demo config, e.g. --set train.iterations=100")
