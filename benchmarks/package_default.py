@@ -154,7 +154,7 @@ def check(out: Path) -> int:
 
     rows, failures = [], 0
     for task, card in model_cards().items():
-        _, tests, convention = equal_time.prepare(task, equal_time.work_folder(task))
+        _, _, tests, convention = equal_time.prepare(task, equal_time.work_folder(task))
         for name, measured in score_checkpoint(card.checkpoint, tests, convention).items():
             m = card.metrics[name]
             ok = abs(measured["psnr"] - m["psnr"]) <= TOLERANCE_DB
