@@ -26,7 +26,7 @@ import torch
 from benchmarks import equal_time
 from memrestore.api import load_model
 from memrestore.checkpoint import save_checkpoint
-from memrestore.engine.evaluate import per_image_scores
+from memrestore.engine.evaluate import evaluate_model
 from memrestore.io.atomic import atomic_write_text
 from memrestore.models.complexity import count_macs, count_parameters
 from memrestore.pretrained import FOLDER
@@ -61,14 +61,13 @@ CLEAR_GAIN_DB = 0.5  # a gain over the input below this is named in the card's l
 TOLERANCE_DB = 0.02  # --check: fp16 storage is exact, so a larger gap means the weights or the code changed
 
 
-def mean_scores(scores: list[dict[str, float]]) -> dict[str, float]:
-    return {key: round(float(np.mean([s[key] for s in scores])), 3) for key in ("psnr", "ssim")}
+def rounded(scores: dict[str, float]) -> dict[str, float]:
+    return {key: round(float(scores[key]), 3) for key in ("psnr", "ssim")}
 
 
-def score_checkpoint(path: Path, tests: dict[str, Path], convention: str) -> dict[str, dict[str, float]]:
-    model = load_model(path)[0]
-    return {name: mean_scores(per_image_scores(model, equal_time.test_set(root), convention))
-            for name, root in tests.items()}
+def score_model(model, tests: dict[str, Path], convention: str) -> dict[str, dict[str, float]]:
+    """Mean PSNR/SSIM of ``model`` on every test set (``engine.evaluate.evaluate_model``)."""
+    return {name: rounded(evaluate_model(model, equal_time.test_set(root), convention)) for name, root in tests.items()}
 
 
 def export_fp16(run: Path, destination: Path, **metadata) -> Path:
@@ -86,12 +85,13 @@ def package(task: str, out: Path) -> dict:
     # the checkpoint's JSON sidecar (TASK.json) is replaced by the card; its config stays in the header
     checkpoint = export_fp16(equal_time.run_folder(work, name, 0), FOLDER / f"{task}.safetensors",
                              task=task, steps=default["steps"], train_seconds=default["train_seconds"])
-    scores = score_checkpoint(checkpoint, tests, convention)
-    model, config, _ = load_model(checkpoint)
+    model, config, _ = load_model(checkpoint)  # the packaged fp16 weights are what the card scores
+    scores = score_model(model, tests, convention)
     metrics = {}
     for test, root in tests.items():
-        before = mean_scores(equal_time.input_scores(root, convention))
-        metrics[test] = {"convention": convention, "pairs": len(equal_time.test_set(root)),
+        inputs = equal_time.input_scores(root, convention)
+        before = rounded({key: np.mean([s[key] for s in inputs]) for key in ("psnr", "ssim")})
+        metrics[test] = {"convention": convention, "pairs": len(inputs),
                          "psnr": scores[test]["psnr"], "ssim": scores[test]["ssim"],
                          "input_psnr": before["psnr"], "input_ssim": before["ssim"],
                          "peer_psnr": round(float(np.mean(peer["scores"][test])), 3)}
@@ -157,7 +157,7 @@ def check(out: Path) -> int:
     rows, failures = [], 0
     for task, card in model_cards().items():
         _, _, tests, convention = equal_time.prepare(task, equal_time.work_folder(task))
-        for name, measured in score_checkpoint(card.checkpoint, tests, convention).items():
+        for name, measured in score_model(load_model(card.checkpoint)[0], tests, convention).items():
             m = card.metrics[name]
             ok = abs(measured["psnr"] - m["psnr"]) <= TOLERANCE_DB
             failures += not ok

@@ -104,9 +104,11 @@ def demo_pairs(task: str, real: Path | None, seed: int = 0) -> tuple[Path | None
         return folder, folder_pairs(folder, PAIRS_PER_TASK)
     rng = np.random.default_rng(seed)
     synthetic = "derain" if task == "timelapse" else task  # a time-lapse model restores single rainy frames
-    return None, [
-        (Path(name).stem + ".png", render(synthetic, clean, rng)[0], clean) for clean, name in
-        ((_photo(name), name) for name in TEST_PHOTOS)]
+    pairs = []
+    for name in TEST_PHOTOS:
+        clean = _photo(name)
+        pairs.append((Path(name).stem + ".png", render(synthetic, clean, rng)[0], clean))
+    return None, pairs
 
 
 def restore_and_score(restorer, pairs: Pairs, convention: str, out: Path) -> float:
