@@ -20,13 +20,17 @@ from .config import Config, ModelConfig
 from .device import resolve_device
 from .errors import CheckpointError, NonFiniteOutputError
 from .inference import InferenceOptions, restore
+from .io import read_image, to_float_rgb, with_pixels, write_image
 from .io.arrays import array_to_pil, from_rgb01, pil_to_array, to_rgb01
+from .io.images import DEFAULT_MAX_PIXELS
 from .models import model_from_config
 from .models.external import peer_from_weights
 from .pretrained import TASKS, default_checkpoint
 from .tensors import chw_to_hwc, hwc_to_chw
 
 ImageLike = Union[np.ndarray, Image.Image, torch.Tensor]
+# A 12 MP photo restores within this many bytes: the budget of `restore --task` and of `memrestore app`.
+DEFAULT_MEMORY_BUDGET = 2 * 2**30
 
 
 class Restorer:
@@ -56,6 +60,15 @@ class Restorer:
     def restore_array(self, rgb01: np.ndarray) -> np.ndarray:
         """Float32 HxWx3 in [0, 1] -> restored float32 HxWx3."""
         return chw_to_hwc(self.restore_tensor(hwc_to_chw(rgb01)))
+
+    def restore_file(self, source: str | Path, target: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS,
+                     overwrite: bool = False) -> None:
+        """Restore image file ``source`` into ``target``, keeping its bit depth, grey-ness, alpha, ICC
+        profile and EXIF (the format follows ``target``'s suffix). ``target`` is created exclusively,
+        never replacing a file, unless ``overwrite``. The one file-to-file path of the CLI and the app."""
+        image = read_image(source, max_pixels)
+        restored = self.restore_array(to_float_rgb(image))
+        write_image(target, with_pixels(image, restored), exclusive=not overwrite)
 
     def __call__(self, image: ImageLike) -> ImageLike:
         if isinstance(image, torch.Tensor):

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from ..errors import MemrestoreError
 
-PACKAGED_MEMORY_BUDGET = 2 * 2**30  # restore --task: bytes, unless --tile or --max-memory says otherwise
 DEMO_REAL = "../shared/data/real"  # demo: the project's shared real pairs, beside a checkout
 
 
@@ -135,9 +134,9 @@ def run_restore(args: argparse.Namespace) -> int:
     (unless ``--overwrite``). Exit status 1 if any image failed."""
     from tqdm import tqdm
 
-    from ..api import load
+    from ..api import DEFAULT_MEMORY_BUDGET, load
     from ..errors import OutputExistsError
-    from ..io import ensure_dir, read_image, to_float_rgb, with_pixels, write_image
+    from ..io import ensure_dir
     from ..io.atomic import check_output_folder
     from ..io.images import DEFAULT_MAX_PIXELS
 
@@ -148,7 +147,7 @@ def run_restore(args: argparse.Namespace) -> int:
         raise MemrestoreError(f"{duplicate}: several inputs share this name and would write the same output")
     out_dir = check_output_folder(args.output)
     # a packaged model restores a 12 MP photo within 2 GiB out of the box; one's own models run whole unless asked
-    budget = args.max_memory or (PACKAGED_MEMORY_BUDGET if args.task and not args.tile else None)
+    budget = args.max_memory or (DEFAULT_MEMORY_BUDGET if args.task and not args.tile else None)
     restorer = load(args.checkpoint or args.task, device=args.device, tile=args.tile, overlap=args.overlap, tta=args.tta,
                     bf16=args.bf16, max_memory=budget)
     ensure_dir(out_dir)
@@ -164,9 +163,7 @@ def run_restore(args: argparse.Namespace) -> int:
                 continue
             if target.exists() and not args.overwrite:
                 raise MemrestoreError(f"{target}: exists (use --overwrite to replace it or --skip-existing)")
-            image = read_image(path, max_pixels)
-            restored = restorer.restore_array(to_float_rgb(image))
-            write_image(target, with_pixels(image, restored), exclusive=not args.overwrite)
+            restorer.restore_file(path, target, max_pixels, overwrite=args.overwrite)
         except MemrestoreError as exc:
             if isinstance(exc, OutputExistsError) and args.skip_existing:  # another run restored it meanwhile
                 skipped += 1
@@ -295,3 +292,17 @@ def run_demo(args: argparse.Namespace) -> int:
         raise MemrestoreError(f"{args.real}: --real folder not found")
     real = Path(args.real) if args.real else (Path(DEMO_REAL) if Path(DEMO_REAL).is_dir() else None)
     return run_demo(Path(args.out), real, args.tasks, strict=args.strict)
+
+
+def run_app(args: argparse.Namespace) -> int:
+    """Serve the web app until Ctrl-C; each --checkpoint is loaded once first, so a bad one is a
+    one-line error before the server starts."""
+    from ..api import load_model
+    from ..app.ui import serve
+
+    for checkpoint in args.checkpoints:
+        load_model(checkpoint)
+    app, url = serve(args.host, args.port, args.checkpoints, args.device, args.max_memory, args.max_megapixels)
+    print(f"memrestore app: open {url} in a browser (Ctrl-C stops it)", flush=True)
+    app.block_thread()
+    return 0

@@ -23,7 +23,7 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _integer(low: int):
+def _integer(low: int, high: int | None = None):
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -31,6 +31,8 @@ def _integer(low: int):
             raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
         if value < low:
             raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high}, got {value}")
         return value
 
     parse.__name__ = "integer"
@@ -87,6 +89,14 @@ def _add_models(sub: argparse._SubParsersAction) -> None:
     )
 
 
+def _add_device_and_limits(p: argparse.ArgumentParser, memory_help: str) -> None:
+    """--device, --max-memory and --max-megapixels, shared by the commands that restore photos."""
+    p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N")
+    p.add_argument("--max-memory", type=_memory_size, metavar="SIZE", help=memory_help)
+    p.add_argument("--max-megapixels", type=_megapixels, default=None, metavar="MP",
+                   help="refuse larger images, checked before decoding (default 256)")
+
+
 def _add_restore(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "restore",
@@ -100,16 +110,12 @@ def _add_restore(sub: argparse._SubParsersAction) -> None:
     which.add_argument("--task", choices=TASKS, help="use the packaged default model of this task (`memrestore models`)")
     which.add_argument("--checkpoint", metavar="CKPT", help=".safetensors checkpoint, run folder, or a peer "
                        "project's released weights (.pth/.pt/.ckpt, read with weights_only=True; architecture detected by spandrel)")
-    p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N")
+    _add_device_and_limits(p, "memory budget, e.g. 2GB: picks the tile size automatically (default with --task: 2GB; "
+                           "an image that fits is restored whole)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (inputs are never overwritten)")
     p.add_argument("--skip-existing", action="store_true", help="skip inputs whose output already exists")
     p.add_argument("--tile", type=int, default=0, metavar="PX", help="restore in tiles of PX x PX (0: whole image)")
     p.add_argument("--overlap", type=int, default=64, metavar="PX", help="overlap between tiles (default 64)")
-    p.add_argument("--max-memory", type=_memory_size, metavar="SIZE",
-                   help="memory budget, e.g. 2GB: picks the tile size automatically (default with --task: 2GB; "
-                   "an image that fits is restored whole)")
-    p.add_argument("--max-megapixels", type=_megapixels, default=None, metavar="MP",
-                   help="refuse larger images, checked before decoding (default 256)")
     p.add_argument("--tta", action="store_true", help="average the 8 flips/rotations (8x slower, often +0.1-0.3 dB)")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (faster on recent CPUs/GPUs)")
 
@@ -233,6 +239,23 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rounds", type=POSITIVE, default=3, help="speed: interleaved rounds (default 3)")
 
 
+def _add_app(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "app",
+        help="restore photos in the browser (a local web app; needs pip install 'memrestore[app]')",
+        description="Serve a web page to upload photos or a folder, restore them with a task's packaged model or "
+        "a checkpoint, compare before/after with a slider and a zoomed crop, and download the results (same format "
+        "and bit depth as uploaded) or a zip. Requests are queued and run one at a time. Binds to 127.0.0.1 "
+        "unless --host says otherwise; works offline.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only; "
+                   "0.0.0.0 serves the local network)")
+    p.add_argument("--port", type=_integer(1, 65535), default=7860, help="port (default 7860)")
+    p.add_argument("--checkpoint", dest="checkpoints", action="append", default=[], metavar="CKPT",
+                   help="also offer this checkpoint in the model menu (repeatable)")
+    _add_device_and_limits(p, "memory budget per photo, e.g. 2GB (default 2GB): larger photos are restored in tiles")
+
+
 def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "demo",
@@ -265,7 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"memrestore {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add in (_add_train, _add_restore, _add_eval, _add_synth, _add_export, _add_info, _add_inspect, _add_plot, _add_configs,
-                _add_models, _add_bench, _add_demo):
+                _add_models, _add_bench, _add_demo, _add_app):
         add(sub)
     return parser
 

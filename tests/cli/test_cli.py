@@ -18,7 +18,7 @@ from memrestore.io import read_image, write_image
 from tests.helpers import run_cli
 
 
-@pytest.mark.parametrize("command", [[], ["train"], ["restore"], ["eval"], ["demo"]])
+@pytest.mark.parametrize("command", [[], ["train"], ["restore"], ["eval"], ["demo"], ["app"]])
 def test_help(command):
     result = run_cli(*command, "--help")
     assert result.returncode == 0
