@@ -32,13 +32,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.report import SHARED, write_report
 from memrestore.bench.quality import steps_per_second
-from memrestore.bench.report import interval, plot_curves
+from memrestore.bench.report import CpuShare, interval, machine, plot_curves
 
 from memrestore.recipes import load_config
 from memrestore.data.layouts import guess_layout
@@ -124,7 +125,7 @@ def prepare(task: str, work: Path) -> tuple[Path, Path, dict[str, Path], str]:
 
 def test_set(root: Path) -> PairedImageDataset:
     """A test set in memrestore's paired layout or, for time-lapse scenes, GT-RAIN's."""
-    return PairedImageDataset.from_folder(root, layout=guess_layout(root))
+    return PairedImageDataset.from_folder(root, layout="auto")
 
 
 def per_image_psnr(model, root: Path, convention: str) -> list[float]:
@@ -140,21 +141,23 @@ def run_one(model: str, seed: int, minutes: float, ema: float, train_root: Path,
             tests: dict[str, Path], convention: str, work: Path, recipe: list[str] = ()) -> dict:
     """Calibrate, train for ``minutes`` and score one model; ``recipe``: the task's extra training options."""
     base = [*MODELS[model], *RECIPE, *recipe, f"data.train.root={train_root}", f"seed={seed}", f"train.ema={ema}"]
-    speed = calibrate(base, work)
-    iterations = max(100, int(minutes * 60 * speed))
-    every = max(1, iterations // 8)
-    config = load_config(None, [*base, f"output_dir={work}", f"name={run_folder(work, model, seed).name}",
-                                f"train.iterations={iterations}", f"train.val_every={every}",
-                                f"train.checkpoint_every={every}", f"train.scheduler.warmup_iters={iterations // 50}",
-                                f"data.val={{type: {guess_layout(curve_root)}, root: {curve_root}}}",
-                                f"eval.convention={convention}"])
-    trainer = Trainer(config, progress=True, overwrite=True)
-    trainer.fit()
+    with CpuShare() as share:  # calibration and training: both must have the cores to themselves
+        speed = calibrate(base, work)
+        iterations = max(100, int(minutes * 60 * speed))
+        every = max(1, iterations // 8)
+        config = load_config(None, [*base, f"output_dir={work}", f"name={run_folder(work, model, seed).name}",
+                                    f"train.iterations={iterations}", f"train.val_every={every}",
+                                    f"train.checkpoint_every={every}", f"train.scheduler.warmup_iters={iterations // 50}",
+                                    f"data.val={{type: {guess_layout(curve_root)}, root: {curve_root}}}",
+                                    f"eval.convention={convention}"])
+        trainer = Trainer(config, progress=True, overwrite=True)
+        trainer.fit()
     records = [json.loads(line) for line in (trainer.run_dir / "log.jsonl").read_text().splitlines()]
     key = "val_ema_psnr" if ema > 0 else "val_psnr"  # the weights that are scored
     curve = [[r["train_seconds"], r[key]] for r in records if key in r and "train_seconds" in r]
     result = {"model": model, "seed": seed, "ema": ema, "steps": iterations, "calibrated_steps_per_s": round(speed, 3),
-              "train_seconds": trainer.summary["seconds"], "curve": curve}
+              "train_seconds": trainer.summary["seconds"], "machine": machine(), "cpu_share": round(share.value, 2),
+              "curve": curve}
     scored = trainer.ema.module if trainer.ema is not None else trainer.model
     result["scores"] = {name: per_image_psnr(scored, root, convention) for name, root in tests.items()}
     if trainer.ema is not None:  # the raw weights too, to show what the average adds
@@ -163,12 +166,14 @@ def run_one(model: str, seed: int, minutes: float, ema: float, train_root: Path,
 
 
 def report(results: dict, task: str, minutes: float, ema: float, seeds: list[int], tests: dict[str, Path],
-           convention: str, out: Path) -> None:
+           convention: str, out: Path, chosen: list[str] | None = None) -> None:
     """Markdown table and curves of the runs at this budget (the JSON keeps every budget's runs)."""
-    runs = [r for r in results["runs"] if r["minutes"] == minutes and r["seed"] in seeds and r.get("ema", 0.0) == ema]
+    runs = [r for r in results["runs"] if r["minutes"] == minutes and r["seed"] in seeds and r.get("ema", 0.0) == ema
+            and r["model"] in (chosen or MODELS)]
     models = [m for m in MODELS if any(r["model"] == m for r in runs)]
+    named = "" if chosen is None or list(chosen) == list(MODELS) else " --models " + " ".join(map(shlex.quote, chosen))
     inputs = {name: per_image_input(root, convention) for name, root in tests.items()}
-    lines = [f"`{COMMAND} --task {task} --minutes {minutes:g} --ema {ema:g} --seeds {' '.join(map(str, seeds))}` "
+    lines = [f"`{COMMAND} --task {task} --minutes {minutes:g} --ema {ema:g} --seeds {' '.join(map(str, seeds))}{named}` "
              f"(equal training time per run, validation excluded; recipe: batch 4 x 96x96, L1, AdamW 1e-3, cosine"
              f"{''.join(f', {option}' for option in TASK_RECIPE.get(task, []))}"
              f"{f', scored with the EMA weights (decay {ema:g})' if ema else ''}; convention {convention})", "",
@@ -183,6 +188,16 @@ def report(results: dict, task: str, minutes: float, ema: float, seeds: list[int
             cells.append(f"{means.mean():.2f} ± {means.std(ddof=1) if len(means) > 1 else 0.0:.2f}")
         lines.append(f"| {model} | {len(mine)} | {int(np.mean([r['steps'] for r in mine]))} | "
                      f"{np.mean([r['train_seconds'] for r in mine]) / 60:.1f} | " + " | ".join(cells) + " |")
+    lines += ["", "Per run: the steps each model made in the budget on the machine that ran it; CPU share: the "
+              "process's CPU time over wall time x threads (near 1: it had the cores to itself; '-': not "
+              "recorded then).", "",
+              "| seed | model | steps | train min | " + " | ".join(f"{n} PSNR" for n in tests) + " | CPU share | machine |",
+              "| --- | --- | --- | --- | " + " | ".join("---" for _ in tests) + " | --- | --- |"]
+    for run in sorted(runs, key=lambda r: (r["seed"], models.index(r["model"]))):
+        lines.append(f"| {run['seed']} | {run['model']} | {run['steps']} | {run['train_seconds'] / 60:.1f} | "
+                     + " | ".join(f"{np.mean(run['scores'][n]):.2f}" for n in tests)
+                     + f" | {run['cpu_share'] if 'cpu_share' in run else '-'}"
+                     + f" | {run.get('machine', 'not recorded (before machines were recorded)')} |")
     lines += ["", "Paired differences (dB, mean [95 % interval]): per test image, seeds pooled; and per seed.", "",
               "| comparison | test set | per image | per seed |", "| --- | --- | --- | --- |"]
     for model, references in REFERENCES.items():
@@ -253,7 +268,7 @@ def main() -> None:
     out = Path(args.out)
     results, tests, convention = ensure_runs(args.task, args.minutes, args.seeds, args.models, args.ema, out,
                                              work_folder(args.task, args.work))
-    report(results, args.task, args.minutes, args.ema, args.seeds, tests, convention, out)
+    report(results, args.task, args.minutes, args.ema, args.seeds, tests, convention, out, args.models)
 
 
 def work_folder(task: str, work: str | None = None) -> Path:

@@ -86,10 +86,9 @@ Pairs = list[tuple[str, np.ndarray, np.ndarray]]  # (name, degraded, clean) as f
 
 def folder_pairs(folder: Path, limit: int | None = None) -> Pairs:
     """The first ``limit`` pairs of a paired folder (or of GT-RAIN-style time-lapse scenes)."""
-    from .data.layouts import guess_layout
     from .data.paired_dataset import PairedImageDataset
 
-    dataset = PairedImageDataset.from_folder(folder, layout=guess_layout(folder))
+    dataset = PairedImageDataset.from_folder(folder, layout="auto")
     return [(f"{dataset.pairs[i].name}.png", chw_to_hwc(dataset[i]["input"]), chw_to_hwc(dataset[i]["target"]))
             for i in range(min(limit or len(dataset), len(dataset)))]
 

@@ -116,7 +116,10 @@ def serve(host: str = "127.0.0.1", port: int = 7860, checkpoints: list[str] | No
     keeps the process alive (``app.block_thread()`` serves until Ctrl-C) or ends it (``app.close()``)."""
     from ..io.images import DEFAULT_MAX_PIXELS
 
+    from ..device import resolve_device
+
     gr = _gradio()
+    resolve_device(device)  # an unavailable device is refused now, not at the first upload
     work = Path(work or tempfile.mkdtemp(prefix="memrestore-app-"))
     batch = BatchRestorer(work, device, max_memory, max_pixels or DEFAULT_MAX_PIXELS)
     app = build_app(batch, checkpoints)

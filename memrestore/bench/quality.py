@@ -34,7 +34,7 @@ from ..io import ensure_dir, read_image, to_float_rgb
 from ..io.atomic import atomic_write_text
 from ..metrics import psnr_ssim
 from ..models import model_from_config
-from .report import write_quality_report
+from .report import CpuShare, machine, write_quality_report
 from .suite import Suite, method_config, run_key
 
 
@@ -99,27 +99,30 @@ def run_folder(suite: Suite, method: str, seed: int, work: Path) -> Path:
 
 def train_run(suite: Suite, method: str, seed: int, train_root: Path, run_dir: Path, work: Path) -> tuple[Any, dict]:
     """Train (or resume) one run under the suite's budget: the model and what to record of the run."""
-    state = json.loads((run_dir / "budget.json").read_text()) if (run_dir / "budget.json").is_file() else None
-    if state is None:
-        speed = calibrate(suite, method, train_root, seed, work) if suite.budget.minutes is not None else None
-        steps = max(10, int(suite.budget.minutes * 60 * speed)) if speed else int(suite.budget.steps)
-        state = {"steps": steps, "calibrated_steps_per_s": speed}
-        ensure_dir(run_dir)
-        atomic_write_text(run_dir / "budget.json", json.dumps(state))
-    steps, every = state["steps"], max(1, state["steps"] // suite.checkpoints)
-    curve_set = suite.tests[suite.curve or next(iter(suite.tests))]
-    overrides = [f"output_dir={work}", f"name={run_dir.name}", f"train.iterations={steps}", f"train.val_every={every}",
-                 f"train.checkpoint_every={every}", f"data.val={{type: {curve_set.layout}, root: {curve_set.root}}}",
-                 f"eval.convention={curve_set.convention}"]
-    if suite.budget.minutes is not None:  # steps found by calibration: a 2 % warm-up of whatever they are
-        overrides.append(f"train.scheduler.warmup_iters={steps // 50}")
-    config = method_config(suite, method, train_root, seed, overrides)
-    resume = (run_dir / RESUME_FILE).is_file()
-    trainer = Trainer(config, progress=True, resume=resume, overwrite=not resume)
-    trainer.fit()
+    with CpuShare() as share:  # calibration and training, as the record says whether they had the cores
+        state = json.loads((run_dir / "budget.json").read_text()) if (run_dir / "budget.json").is_file() else None
+        if state is None:
+            speed = calibrate(suite, method, train_root, seed, work) if suite.budget.minutes is not None else None
+            steps = max(10, int(suite.budget.minutes * 60 * speed)) if speed else int(suite.budget.steps)
+            state = {"steps": steps, "calibrated_steps_per_s": speed}
+            ensure_dir(run_dir)
+            atomic_write_text(run_dir / "budget.json", json.dumps(state))
+        steps, every = state["steps"], max(1, state["steps"] // suite.checkpoints)
+        curve_set = suite.tests[suite.curve or next(iter(suite.tests))]
+        overrides = [f"output_dir={work}", f"name={run_dir.name}", f"train.iterations={steps}",
+                     f"train.val_every={every}", f"train.checkpoint_every={every}",
+                     f"data.val={{type: {curve_set.layout}, root: {curve_set.root}}}",
+                     f"eval.convention={curve_set.convention}"]
+        if suite.budget.minutes is not None:  # steps found by calibration: a 2 % warm-up of whatever they are
+            overrides.append(f"train.scheduler.warmup_iters={steps // 50}")
+        config = method_config(suite, method, train_root, seed, overrides)
+        resume = (run_dir / RESUME_FILE).is_file()
+        trainer = Trainer(config, progress=True, resume=resume, overwrite=not resume)
+        trainer.fit()
     records = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
     curve = [[r["train_seconds"], r["val_psnr"]] for r in records if "val_psnr" in r and "train_seconds" in r]
-    return trainer.model, {**state, "train_seconds": trainer.summary["seconds"], "curve": curve}
+    return trainer.model, {**state, "train_seconds": trainer.summary["seconds"], "machine": machine(),
+                           "cpu_share": round(share.value, 2), "curve": curve}
 
 
 def run_one(suite: Suite, method: str, seed: int, train_root: Path, tests: dict[str, list[Pair]], work: Path) -> dict:

@@ -4,6 +4,7 @@ benchmark uses), paired differences with 95 % t-intervals, training curves and v
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,47 @@ def write_report(out: str | Path, stem: str, data: dict, lines: list[str]) -> No
     out = Path(out)
     atomic_write_text(out / f"{stem}.json", json.dumps(data, indent=2) + "\n")
     atomic_write_text(out / f"{stem}.md", "\n".join(lines) + "\n")
+
+
+def machine() -> str:
+    """The CPU a measurement ran on (model, cores, widest vector unit) and torch's version. Recorded
+    with every timed run: an equal-time budget is the steps a model makes in that time on one machine,
+    and the same 20 minutes buy a different number of steps on another."""
+    import os
+    import platform
+
+    import torch
+
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+    except OSError:
+        pass
+    vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    vector += " + AMX" if "amx_bf16" in flags else ""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{model}, {cores} cores, {vector}, torch {torch.__version__}"
+
+
+class CpuShare:
+    """Measures, over a ``with`` block, the CPU time this process used as a share of wall time x torch's
+    threads: near 1 when the run had its cores to itself, near 1/2 when another job took half of them.
+    Recorded with every timed run, so a timing taken on a shared machine shows as such."""
+
+    def __enter__(self) -> "CpuShare":
+        self.value, self._wall, self._cpu = float("nan"), time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import torch
+
+        wall = (time.perf_counter() - self._wall) * torch.get_num_threads()
+        self.value = (time.process_time() - self._cpu) / wall if wall > 0 else float("nan")
 
 
 def interval(differences: list[float]) -> str:

@@ -18,7 +18,7 @@ from ..errors import MemrestoreError
 from ..io import read_image, to_float_rgb
 from ..io.images import image_size
 from ..tensors import hwc_to_chw
-from .layouts import read_layout
+from .layouts import guess_layout, read_layout
 from .pairing import Pair
 from .transforms import paired_dihedral, paired_random_crop
 
@@ -63,7 +63,9 @@ class PairedImageDataset(Dataset):
 
     @classmethod
     def from_folder(cls, root: str | Path, layout: str = "paired", strict: bool = True, **kwargs) -> "PairedImageDataset":
-        """Whole images (or, with ``patch_size``, patches) of a dataset folder in the named layout."""
+        """Whole images (or, with ``patch_size``, patches) of a dataset folder in the named layout;
+        ``layout="auto"``: memrestore's ``input/`` + ``target/`` folders or GT-RAIN-style scene folders."""
+        layout = guess_layout(root) if layout == "auto" else layout
         return cls(read_layout(layout, str(root), strict), where=str(root), **kwargs)
 
     def __len__(self) -> int:

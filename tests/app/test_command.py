@@ -44,6 +44,7 @@ def test_the_command_serves_this_machine_by_default():
     (["--port", "70000"], "must be at most 65535"),
     (["--checkpoint", "missing.safetensors"], "missing.safetensors: checkpoint not found"),
     (["--max-memory", "lots"], "cannot read memory size"),
+    (["--device", "tpu"], "unknown device 'tpu'"),
 ])
 def test_bad_options_are_one_line_errors(args, message):
     done = run_cli("app", *args)

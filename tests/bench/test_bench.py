@@ -67,6 +67,7 @@ def test_an_equal_time_budget_is_calibrated_to_steps(tmp_path, paired_root):
     assert done.returncode == 0, done.stderr
     (run,) = json.loads((tmp_path / "out" / "tiny.json").read_text())["runs"]
     assert run["calibrated_steps_per_s"] > 0 and run["steps"] == max(10, int(3 * run["calibrated_steps_per_s"]))
+    assert 0 < run["cpu_share"] <= 1.5 and "cores" in run["machine"]  # what the timing ran on, and how alone
 
 
 def test_a_learning_free_method_is_scored_as_built(tmp_path, paired_root):
@@ -120,3 +121,28 @@ def test_shipped_suites_load():
     for path in suites:
         suite = load_suite(path)  # every method's config is built and checked
         assert suite.baseline in suite.methods and len(suite.seeds) == 3
+
+
+def test_the_machine_behind_a_timing_is_named():
+    from memrestore.bench.report import machine
+
+    described = machine()
+    assert "cores" in described and described.endswith(f"torch {__import__('torch').__version__}")
+    assert any(unit in described for unit in ("AVX-512", "AVX2", "no AVX2"))
+
+
+def test_cpu_share_tells_an_idle_wait_from_busy_work():
+    import time
+
+    import torch
+
+    from memrestore.bench.report import CpuShare
+
+    with CpuShare() as idle:
+        time.sleep(0.3)
+    with CpuShare() as busy:
+        end = time.perf_counter() + 0.3
+        while time.perf_counter() < end:  # one thread of torch's N kept busy
+            pass
+    assert idle.value < 0.1
+    assert busy.value > 0.5 / torch.get_num_threads()

@@ -100,6 +100,11 @@ def test_gtrain_scores_every_frame_against_its_scene_clean_frame(tmp_path):
                               "Deadwood_0-0_rain-01": ("Deadwood_0-0/rain-01.png", "Deadwood_0-0/clean.png"),
                               "Stick_0-1_rain-00": ("Stick_0-1/rain-00.png", "Stick_0-1/clean.png")}
     assert guess_layout(scenes) == "gtrain" and guess_layout(ours) == "paired"
+    from memrestore.data.paired_dataset import PairedImageDataset
+
+    auto = PairedImageDataset.from_folder(scenes, layout="auto")  # the guess, as demo and benchmarks use it
+    assert [p.name for p in auto.pairs] == [p.name for p in pairs]
+    assert [p.name for p in PairedImageDataset.from_folder(ours, layout="auto").pairs] == ["a"]
     (scenes / "Stick_0-1" / "clean.png").unlink()
     with pytest.raises(MemrestoreError, match="Stick_0-1: no 'clean' frame to score"):
         read_layout("gtrain", str(scenes))
