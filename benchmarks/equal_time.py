@@ -95,32 +95,47 @@ def link_pairs(source: Path, names: list[str], destination: Path, prefix: str = 
 
 def prepare(task: str, work: Path) -> tuple[Path, Path, dict[str, Path], str]:
     """Training folder, curve (validation) set, final test sets, metric convention."""
+    return (training_folder(task, work), *test_sets(task, work))
+
+
+def training_folder(task: str, work: Path) -> Path:
+    """The task's training pairs (scenes for timelapse), rendered and linked on first use."""
     data = work / "data"
     if task == "derain":
         jorder = REAL / "derain-JORDER-small"
-        names = sorted(p.name for p in (jorder / "input").iterdir())
         for preset in ("light", "heavy"):
             synthesize_pairs(SHARED / "clean", data / preset, "derain", preset, 1, 0)
             names_here = sorted(p.name for p in (data / preset / "input").iterdir())
             link_pairs(data / preset, names_here, data / "train", prefix=f"{preset}-")
-        link_pairs(jorder, [n for n in names if n.startswith("train-")], data / "train")
-        link_pairs(jorder, [n for n in names if n.startswith("test-")], data / "jorder-test")
-        tests = {"Rain12": REAL / "derain-Rain12", "JORDER-test": data / "jorder-test"}
-        return data / "train", REAL / "derain-Rain12", tests, "y-matlab"
-    if task == "timelapse":  # synthetic time-lapse scenes train; real GT-RAIN frames (vs the scene's clean frame) test
+        link_pairs(jorder, sorted(p.name for p in (jorder / "input").glob("train-*")), data / "train")
+    elif task == "timelapse":  # synthetic time-lapse scenes, trained against their pseudo-clean background
         synthesize_pairs(SHARED / "clean", data / "train", "timelapse", "light", seed=0, frames=8)
-        tests = {"GT-RAIN": REAL / "timelapse-GTRAIN", "Rain12": REAL / "derain-Rain12"}
-        return data / "train", REAL / "timelapse-GTRAIN", tests, "y-matlab"
-    if task == "deshadow":  # no real shadow pairs here: held-out synthetic shadows on photos never trained on
+    elif task == "deshadow":
         synthesize_pairs(SHARED / "clean" / "CBSD68", data / "train", "deshadow", None, 2, 0)
+    else:
+        synthesize_pairs(SHARED / "clean", data / "train", task, {"dehaze": "sots"}.get(task), 2, 0)
+    return data / "train"
+
+
+def test_sets(task: str, work: Path) -> tuple[Path, dict[str, Path], str]:
+    """Curve (validation) set, final test sets and metric convention; renders only what is itself a
+    test set (deshadow's held-out synthetic shadows), never training data."""
+    data = work / "data"
+    if task == "derain":
+        jorder = REAL / "derain-JORDER-small"
+        link_pairs(jorder, sorted(p.name for p in (jorder / "input").glob("test-*")), data / "jorder-test")
+        tests = {"Rain12": REAL / "derain-Rain12", "JORDER-test": data / "jorder-test"}
+        return REAL / "derain-Rain12", tests, "y-matlab"
+    if task == "timelapse":  # real GT-RAIN frames (vs the scene's clean frame)
+        tests = {"GT-RAIN": REAL / "timelapse-GTRAIN", "Rain12": REAL / "derain-Rain12"}
+        return REAL / "timelapse-GTRAIN", tests, "y-matlab"
+    if task == "deshadow":  # no real shadow pairs here: held-out synthetic shadows on photos never trained on
         synthesize_pairs(SHARED / "clean" / "Kodak24", data / "kodak-test", "deshadow", None, 1, 1)
-        return data / "train", data / "kodak-test", {"Kodak24-synthetic": data / "kodak-test"}, "rgb"
-    preset, real = {"dehaze": ("sots", {"SOTS-indoor": "dehaze-SOTS-indoor"}),
-                    "raindrop": (None, {"Raindrop": "raindrop"}),
-                    "deblur": (None, {"GoPro": "deblur-GoPro"})}[task]
-    synthesize_pairs(SHARED / "clean", data / "train", task, preset, 2, 0)
+        return data / "kodak-test", {"Kodak24-synthetic": data / "kodak-test"}, "rgb"
+    real = {"dehaze": {"SOTS-indoor": "dehaze-SOTS-indoor"}, "raindrop": {"Raindrop": "raindrop"},
+            "deblur": {"GoPro": "deblur-GoPro"}}[task]
     tests = {name: REAL / folder for name, folder in real.items()}
-    return data / "train", next(iter(tests.values())), tests, "rgb"
+    return next(iter(tests.values())), tests, "rgb"
 
 
 def test_set(root: Path) -> PairedImageDataset:
@@ -138,12 +153,14 @@ def calibrate(overrides: list[str], work: Path) -> float:
 
 
 def run_one(model: str, seed: int, minutes: float, ema: float, train_root: Path, curve_root: Path,
-            tests: dict[str, Path], convention: str, work: Path, recipe: list[str] = ()) -> dict:
-    """Calibrate, train for ``minutes`` and score one model; ``recipe``: the task's extra training options."""
+            tests: dict[str, Path], convention: str, work: Path, recipe: list[str] = (),
+            steps: int | None = None) -> dict:
+    """Calibrate, train for ``minutes`` and score one model; ``recipe``: the task's extra training options;
+    ``steps``: train this many steps instead of calibrating (the same model on other data)."""
     base = [*MODELS[model], *RECIPE, *recipe, f"data.train.root={train_root}", f"seed={seed}", f"train.ema={ema}"]
     with CpuShare() as share:  # calibration and training: both must have the cores to themselves
-        speed = calibrate(base, work)
-        iterations = max(100, int(minutes * 60 * speed))
+        speed = calibrate(base, work) if steps is None else steps / (minutes * 60)
+        iterations = max(100, int(minutes * 60 * speed)) if steps is None else steps
         every = max(1, iterations // 8)
         config = load_config(None, [*base, f"output_dir={work}", f"name={run_folder(work, model, seed).name}",
                                     f"train.iterations={iterations}", f"train.val_every={every}",

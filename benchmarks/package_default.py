@@ -156,7 +156,7 @@ def check(out: Path) -> int:
 
     rows, failures = [], 0
     for task, card in model_cards().items():
-        _, _, tests, convention = equal_time.prepare(task, equal_time.work_folder(task))
+        _, tests, convention = equal_time.test_sets(task, equal_time.work_folder(task))
         for name, measured in score_model(load_model(card.checkpoint)[0], tests, convention).items():
             m = card.metrics[name]
             ok = abs(measured["psnr"] - m["psnr"]) <= TOLERANCE_DB

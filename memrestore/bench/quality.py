@@ -5,8 +5,8 @@ PSNR-versus-training-time curves and a visual grid with zoomed crops.
 Runs live in ``WORK/<method>-s<seed>-<key>`` where ``key`` hashes what the run depends on
 (``suite.run_key``): re-running a suite trains only runs whose key is new, an interrupted run resumes
 from its last checkpoint (``Trainer(resume=True)``), and a finished run's scores are kept in its
-``bench.json``. An equal-time budget is turned into steps by a calibration run (median of three
-timed spans after a warm-up, every training image decoded), so each method gets the same training
+``bench.json``. An equal-time budget is turned into steps by a calibration run (``steps_per_second``: steps
+timed after a warm-up with every training image decoded), so each method gets the same training
 time with validation excluded.
 """
 
@@ -63,21 +63,31 @@ def prepare_training_folder(suite: Suite, work: Path) -> Path:
     return folder
 
 
-def steps_per_second(config: Config, warmup: int = 30, steps: int = 30, repeats: int = 3) -> float:
+def steps_per_second(config: Config, warmup: int = 30, steps: int = 60, repeats: int = 3) -> float:
     """Training steps per second of ``config`` in a throw-away run: after ``warmup`` steps and with
-    every training image decoded (as during almost all of a long run), the median rate of ``repeats``
-    spans of ``steps`` steps. (A single span right after start-up read 4.6 steps/s for NAFNet-w16,
-    which then trained at 5.6.)"""
+    every training image decoded (as during almost all of a long run), each of ``repeats`` rounds times
+    a short continuation and one ``steps`` longer, and the rate is that of the difference, so what each
+    ``fit`` call costs besides its steps (starting the loader, writing the checkpoint) cancels; the
+    median of the rounds. (Whole 30-step calls read fast models 5-30 % slow: their 20-minute budgets in
+    ``benchmarks/results/equal_time_*.json`` ran 15-19.5 minutes. The differential reading ran them
+    22-23 minutes on a machine that then slowed: no short timing predicts a noisy machine's sustained
+    speed, so runs record the minutes they actually trained.)"""
     config.train.iterations, config.train.checkpoint_every, config.data.val = warmup, 0, None
     trainer = Trainer(config, progress=False, overwrite=True)
     trainer.fit()
     trainer.train_set.preload()
-    rates = []
-    for _ in range(repeats):
-        trainer.config.train.iterations = trainer.step + steps
+
+    def seconds(more: int) -> float:
+        trainer.config.train.iterations = trainer.step + more
         start = time.perf_counter()
         trainer.fit()
-        rates.append(steps / (time.perf_counter() - start))
+        return time.perf_counter() - start
+
+    short = max(1, steps // 6)
+    rates = []
+    for _ in range(repeats):
+        brief, full = seconds(short), seconds(short + steps)
+        rates.append(steps / (full - brief) if full > brief else (short + steps) / full)  # noise: whole call
     return float(np.median(rates))
 
 

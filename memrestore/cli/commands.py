@@ -212,6 +212,24 @@ def run_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_fit_preset(args: argparse.Namespace) -> int:
+    from ..data.presets import fit_preset
+    from ..metrics.table import format_table
+
+    if args.widen < 0:
+        raise MemrestoreError(f"--widen {args.widen}: must be 0 or more")
+    document = fit_preset(args.real, args.task, args.output, args.match, args.layout, args.widen)
+    estimates = document["estimates"]
+    columns = list(next(iter(estimates.values())))
+    print(format_table(["pair", *columns], [[name, *(float(e[k]) for k in columns)] for name, e in estimates.items()]))
+    if document["left_out"]:
+        print(f"left out (no dominant streak direction): {', '.join(document['left_out'])}")
+    print("fitted ranges: " + ", ".join(f"{k} {v[0]:g}-{v[1]:g}" for k, v in document["ranges"].items()))
+    print(f"wrote {args.output} ({document['pairs']} pairs; `memrestore synth --task {args.task} --preset {args.output}`) "
+          f"and {Path(args.output).with_suffix('.png')}")
+    return 0
+
+
 def run_export(args: argparse.Namespace) -> int:
     from ..api import load_model
     from ..export import export

@@ -201,7 +201,8 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
                    help="degradation to synthesise")
     p.add_argument("--clean", required=True, metavar="DIR", help="folder of clean photos")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder")
-    p.add_argument("--preset", default=None, help="parameter ranges (default: the task's first preset)")
+    p.add_argument("--preset", default=None,
+                   help="parameter ranges: a preset's name (default: the task's first) or a file from `memrestore fit-preset`")
     p.add_argument("--renderings", type=POSITIVE, default=1, help="degraded versions per photo (paired tasks)")
     p.add_argument("--frames", type=POSITIVE, default=12, help="frames per scene (timelapse)")
     p.add_argument("--depth", metavar="DIR", help="dehaze: depth maps STEM.npy or 16-bit STEM.png (else pseudo-depth)")
@@ -209,6 +210,23 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
                    help="deblur: photos are consecutive video frames; average windows of K (GoPro) instead of kernels")
     p.add_argument("--seed", type=NON_NEGATIVE, default=0)
     p.add_argument("--preview", action="store_true", help="also write OUT/preview.png (contact sheet)")
+
+
+def _add_fit_preset(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "fit-preset",
+        help="fit the synthetic rain's parameter ranges to real rain pairs (for `synth --preset FILE`)",
+        description="Measure each real pair's rain layer (streak angle, length, width, density, intensity, veil), "
+        "fit the renderer's ranges to them, widened for domain randomisation, and write a preset file that "
+        "`memrestore synth --preset FILE` renders from, with a PNG of real beside rendered rain layers.",
+    )
+    p.add_argument("real", metavar="DIR", help="real degraded/clean pairs (memrestore's input/ + target/, or --layout)")
+    p.add_argument("--task", default="derain", choices=["derain", "timelapse"], help="renderer to fit (rain streaks)")
+    p.add_argument("-o", "--output", required=True, metavar="YAML", help="preset file to write (and YAML's .png)")
+    p.add_argument("--match", metavar="GLOB", help="only pairs whose input file name matches, e.g. 'train-*'")
+    p.add_argument("--layout", default="auto", help="dataset layout of DIR (default: auto)")
+    p.add_argument("--widen", type=float, default=0.25,
+                   help="widen each range by this fraction of its spread on each side (default 0.25)")
 
 
 def _add_configs(sub: argparse._SubParsersAction) -> None:
@@ -287,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"memrestore {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for add in (_add_train, _add_restore, _add_eval, _add_synth, _add_export, _add_info, _add_inspect, _add_plot, _add_configs,
+    for add in (_add_train, _add_restore, _add_eval, _add_synth, _add_fit_preset, _add_export, _add_info, _add_inspect, _add_plot, _add_configs,
                 _add_models, _add_bench, _add_demo, _add_app):
         add(sub)
     return parser
@@ -301,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         from . import commands
 
-        return getattr(commands, f"run_{args.command}")(args)
+        return getattr(commands, f"run_{args.command.replace('-', '_')}")(args)
     except Interrupted as exc:
         print(f"memrestore: {exc}", file=sys.stderr)
         return 130

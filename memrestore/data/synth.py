@@ -5,7 +5,8 @@ degradation has one, ``OUT/mask/NAME.png`` (raindrop coverage, shadow region): t
 with ``mask_dir: mask``. ``timelapse`` writes ``OUT/<photo>/frame_NN.png`` plus ``OUT/<photo>/clean.png``
 (the ``timelapse`` layout). ``renderings`` degraded versions per photo, all drawn from one generator
 seeded by ``seed`` in photo order, so the same command writes the same files; complete output is
-reused, and ``preview`` writes ``OUT/preview.png``, a contact sheet of the first samples.
+reused, and ``preview`` writes ``OUT/preview.png``, a contact sheet of the first samples. Parameter
+ranges come from a named or fitted preset (``presets``).
 """
 
 from __future__ import annotations
@@ -20,21 +21,10 @@ from tqdm import tqdm
 from ..errors import MemrestoreError
 from ..io import list_images, read_image, to_float_rgb, write_image
 from . import degrade
+from .presets import preset_ranges
 
 # (clean, rng, ranges, depth or None) -> (degraded, mask or None); only dehaze uses a depth map.
 Render = Callable[[np.ndarray, np.random.Generator, dict, Optional[np.ndarray]], tuple[np.ndarray, Optional[np.ndarray]]]
-
-# Presets: parameter ranges per task; the first preset of a task is its default. Calibrated against the
-# real sets in ../shared/data/real by benchmarks/realism.py (RESULTS.md, "Synthetic realism").
-PRESETS: dict[str, dict[str, dict]] = {
-    "derain": {"light": degrade.LIGHT_RAIN, "heavy": {}},
-    "raindrop": {"default": {}},
-    "deshadow": {"default": {}},
-    "deblur": {"gopro": {"linear": False}, "linear-light": {}},  # GoPro_Large's `blur` vs `blur_gamma` (blur.py)
-    "dehaze": {"sots": {"depth_scale": 1.35}, "light": {"depth_scale": 0.7}},
-    "timelapse": {"light": degrade.LIGHT_RAIN, "heavy": {}},
-}
-TASKS = tuple(PRESETS)
 
 
 def _rain(clean, rng, ranges, depth):
@@ -76,16 +66,6 @@ def render(task: str, clean: np.ndarray, rng: np.random.Generator, preset: Optio
            depth: Optional[np.ndarray] = None) -> tuple[np.ndarray, Optional[np.ndarray]]:
     """One degraded rendering of ``clean`` (and its mask, or None) for a paired ``task``."""
     return RENDERERS[task](clean, rng, preset_ranges(task, preset), depth)
-
-
-def preset_ranges(task: str, preset: Optional[str]) -> dict:
-    if task not in PRESETS:
-        raise MemrestoreError(f"unknown synthetic task {task!r} (available: {', '.join(TASKS)})")
-    presets = PRESETS[task]
-    name = preset or next(iter(presets))
-    if name not in presets:
-        raise MemrestoreError(f"unknown {task} preset {name!r} (available: {', '.join(presets)})")
-    return presets[name]
 
 
 def _photo_stem(photo: Path, clean_dir: Path) -> str:

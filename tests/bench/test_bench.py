@@ -146,3 +146,24 @@ def test_cpu_share_tells_an_idle_wait_from_busy_work():
             pass
     assert idle.value < 0.1
     assert busy.value > 0.5 / torch.get_num_threads()
+
+
+def test_calibration_leaves_out_what_each_fit_call_costs_besides_its_steps(monkeypatch):
+    """A stand-in trainer taking 0.01 s a step plus 0.2 s a call (loader start, checkpoint) trains at
+    100 steps/s; timing whole calls would read 60 and give an equal-time budget 40 % too few steps."""
+    import time
+    from types import SimpleNamespace
+
+    from memrestore.bench import quality
+
+    class Trainer:
+        def __init__(self, config, **_):
+            self.config, self.step, self.train_set = config, 0, SimpleNamespace(preload=lambda: None)
+
+        def fit(self):
+            time.sleep(0.2 + 0.01 * (self.config.train.iterations - self.step))
+            self.step = self.config.train.iterations
+
+    monkeypatch.setattr(quality, "Trainer", Trainer)
+    config = SimpleNamespace(train=SimpleNamespace(iterations=0, checkpoint_every=0), data=SimpleNamespace(val=None))
+    assert 80 < quality.steps_per_second(config, warmup=5, steps=30, repeats=3) < 120

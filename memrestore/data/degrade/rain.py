@@ -57,6 +57,11 @@ def sample_rain_params(
     )
 
 
+def streak_ranges(ranges: dict | None) -> dict:
+    """``ranges`` without the layer count: the ranges ``sample_rain_params`` takes."""
+    return {key: value for key, value in (ranges or {}).items() if key != "layers"}
+
+
 def streak_kernel(length: int, angle: float, supersample: int = 4) -> np.ndarray:
     """Anti-aliased line kernel of ``length`` px at ``angle`` degrees from vertical; sums to 1."""
     size = length + 2 if length % 2 else length + 3  # odd, with a margin for anti-aliasing
@@ -93,11 +98,13 @@ def add_rain(
     ranges: dict | None = None,
 ) -> np.ndarray:
     """Render 1-3 streak layers (similar direction, different scale) over a float HxWx3 image in [0, 1];
-    ``ranges`` overrides ``sample_rain_params``' ranges (e.g. ``LIGHT_RAIN``)."""
+    ``ranges`` overrides ``sample_rain_params``' ranges (e.g. ``LIGHT_RAIN``) and may set how many
+    layers, ``layers: (fewest, most)`` (fitted presets render one: their estimates cover all of a pair's rain)."""
     h, w = clean.shape[:2]
     if params is None:
-        base = sample_rain_params(rng, **(ranges or {}))
-        count = layers if layers is not None else int(rng.integers(1, 4))
+        base = sample_rain_params(rng, **streak_ranges(ranges))
+        fewest, most = (ranges or {}).get("layers", (1, 3))
+        count = layers if layers is not None else int(rng.integers(fewest, most + 1))
         params = [base]
         for _ in range(count - 1):
             params.append(

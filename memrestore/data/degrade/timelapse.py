@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .rain import add_rain, sample_rain_params
+from .rain import add_rain, sample_rain_params, streak_ranges
 
 
 def timelapse_sequence(clean: np.ndarray, rng: np.random.Generator, frames: int = 12, drift: float = 0.04,
                        ranges: dict | None = None) -> tuple[list[np.ndarray], list[float]]:
     """``frames`` rainy float HxWx3 frames of ``clean`` and each frame's global illumination gain."""
-    regime = sample_rain_params(rng, **(ranges or {}))
+    regime = sample_rain_params(rng, **streak_ranges(ranges))
     angle = (regime.angle - 5.0, regime.angle + 5.0)
     frame_ranges = {**(ranges or {}), "angle": angle}
     gain, tint = 1.0, np.ones(3, np.float32)

@@ -1,0 +1,138 @@
+"""Named parameter ranges of the synthetic degradations (``memrestore synth --preset``), and presets
+fitted to real pairs (``memrestore fit-preset``).
+
+A preset is a dict of ranges handed to a task's renderer. Three kinds, looked up in this order:
+hand-set presets (``PRESETS``), fitted presets shipped in ``fitted_presets/TASK/NAME.yaml``, and a
+user's own fitted preset given as a path to its YAML file. A fitted preset file records the real set
+it was fitted on and every pair's estimate beside the ranges, so a preset says where it came from.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import yaml
+from tqdm import tqdm
+
+from ..errors import MemrestoreError
+from ..io import read_image, to_float_rgb
+from ..io.atomic import atomic_write_text, check_output_file
+from . import degrade
+from .degrade import rain_fit
+
+# The first preset of a task is its default. Hand-set ones were calibrated against the real sets by
+# benchmarks/realism.py (RESULTS.md, "Synthetic realism").
+PRESETS: dict[str, dict[str, dict]] = {
+    "derain": {"light": degrade.LIGHT_RAIN, "heavy": {}},
+    "raindrop": {"default": {}},
+    "deshadow": {"default": {}},
+    "deblur": {"gopro": {"linear": False}, "linear-light": {}},  # GoPro_Large's `blur` vs `blur_gamma` (blur.py)
+    "dehaze": {"sots": {"depth_scale": 1.35}, "light": {"depth_scale": 0.7}},
+    "timelapse": {"light": degrade.LIGHT_RAIN, "heavy": {}},
+}
+TASKS = tuple(PRESETS)
+FITTED = Path(__file__).parent / "fitted_presets"
+FITTABLE = ("derain", "timelapse")  # tasks whose renderer has a fitting tool (rain streaks)
+
+
+def fitted_presets(task: str) -> dict[str, Path]:
+    """The fitted presets shipped for ``task``: name -> YAML file."""
+    folder = FITTED / ("derain" if task == "timelapse" else task)  # time-lapse frames use the rain renderer
+    return {path.stem: path for path in sorted(folder.glob("*.yaml"))}
+
+
+def preset_names(task: str) -> list[str]:
+    return [*PRESETS[task], *fitted_presets(task)]
+
+
+def preset_ranges(task: str, preset: Optional[str]) -> dict:
+    """Ranges of ``preset`` (a name, or a fitted preset's YAML file) for ``task``; None: the default."""
+    if task not in PRESETS:
+        raise MemrestoreError(f"unknown synthetic task {task!r} (available: {', '.join(TASKS)})")
+    name = preset or next(iter(PRESETS[task]))
+    if name in PRESETS[task]:
+        return PRESETS[task][name]
+    path = fitted_presets(task).get(name)
+    if path is None and name.endswith((".yaml", ".yml")):
+        path = Path(name)
+        if not path.is_file():
+            raise MemrestoreError(f"{path}: preset file not found")
+    if path is None:
+        raise MemrestoreError(f"unknown {task} preset {name!r} (available: {', '.join(preset_names(task))}, "
+                              "or a file written by `memrestore fit-preset`)")
+    return read_fitted(path, task)
+
+
+def read_fitted(path: Path, task: str) -> dict:
+    """The ranges of a fitted preset file, checked to be for ``task``'s renderer."""
+    try:
+        document = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise MemrestoreError(f"{path}: not a readable preset file ({str(exc).splitlines()[0]})") from None
+    if not isinstance(document, dict) or not isinstance(document.get("ranges"), dict):
+        raise MemrestoreError(f"{path}: not a preset file (no 'ranges' mapping)")
+    renderer = "derain" if task == "timelapse" else task
+    if document.get("task") != renderer:
+        raise MemrestoreError(f"{path}: a preset for {document.get('task')!r}, not for {task!r}")
+    allowed = {*rain_fit.MARGINS, "layers"}
+    unknown = set(document["ranges"]) - allowed
+    if unknown:
+        raise MemrestoreError(f"{path}: unknown range(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(allowed))})")
+    return {key: tuple(value) for key, value in document["ranges"].items()}
+
+
+def fit_preset(real: str | Path, task: str, output: str | Path, match: Optional[str] = None, layout: str = "auto",
+               widen: float = 0.25, preview: bool = True) -> dict:
+    """Fit ``task``'s renderer ranges to the real pairs of ``real`` (those whose input name matches
+    ``match``), write the preset YAML to ``output`` (and, with ``preview``, a PNG beside it: real rain
+    layers above layers rendered from each pair's estimate); returns the written document. Pairs whose
+    rain layer has no dominant direction (coherence below ``rain_fit.MIN_COHERENCE``) are not streak
+    rain and are left out of the ranges (listed under ``left_out``)."""
+    from .layouts import guess_layout, read_layout
+
+    if task not in FITTABLE:
+        raise MemrestoreError(f"--task {task}: fitting is implemented for rain streaks ({', '.join(FITTABLE)}) only")
+    real, output = Path(real), check_output_file(output)
+    if not real.is_dir():
+        raise MemrestoreError(f"{real}: folder not found")
+    pairs = read_layout(guess_layout(real) if layout == "auto" else layout, str(real))
+    pairs = [p for p in pairs if match is None or fnmatch.fnmatch(Path(p.input).name, match)]
+    if not pairs:
+        raise MemrestoreError(f"{real}: no pairs{f' whose input matches {match!r}' if match else ''} to fit")
+    estimates, left_out, shown = [], {}, {"real rain": [], "rendered": []}
+    for pair in tqdm(pairs, desc=f"fit {task} preset", unit="pair"):
+        rainy, clean = (to_float_rgb(read_image(p)) for p in (pair.input, pair.target))
+        if rainy.shape != clean.shape:
+            raise MemrestoreError(f"{pair.input}: size differs from {pair.target}")
+        estimate = rain_fit.estimate_rain(rainy, clean)
+        name = Path(pair.input).relative_to(real).as_posix() if Path(pair.input).is_relative_to(real) else str(pair.input)
+        if estimate.coherence < rain_fit.MIN_COHERENCE:
+            left_out[name] = estimate.as_dict()
+            continue
+        estimates.append((name, estimate))
+        if preview and len(shown["real rain"]) < 4:
+            layer, _ = rain_fit.rain_layer_of(rainy, clean)
+            rendered = degrade.rain_layer(*layer.shape, estimate.params(), np.random.default_rng(0))
+            shown["real rain"].append(np.repeat(layer[..., None], 3, axis=2))
+            shown["rendered"].append(np.repeat(rendered[..., None] + estimate.veil, 3, axis=2).clip(0, 1))
+    if not estimates:
+        raise MemrestoreError(f"{real}: no pair shows streak rain (the rain layer's direction coherence is below "
+                              f"{rain_fit.MIN_COHERENCE} in all {len(left_out)}): the streak renderer cannot be fitted to it")
+    document = {
+        "task": "derain",
+        "fitted_on": real.name + (f" (inputs matching {match})" if match else ""),
+        "pairs": len(estimates),
+        "widen": widen,
+        "ranges": rain_fit.fit_ranges([e for _, e in estimates], widen),
+        "estimates": {name: e.as_dict() for name, e in estimates},
+        "left_out": left_out,  # no dominant streak direction: drops, splashes or scene change, not streaks
+    }
+    atomic_write_text(output, yaml.safe_dump(document, sort_keys=False, default_flow_style=None))
+    if preview:
+        from ..visualize import save_comparison_grid
+
+        save_comparison_grid(shown, output.with_suffix(".png"), height=200)
+    return document
