@@ -93,6 +93,14 @@ def link_pairs(source: Path, names: list[str], destination: Path, prefix: str = 
                 os.symlink((source / folder / name).resolve(), link)
 
 
+def link_synthetic(task: str, preset: str, renderings: int, data: Path, folder: Path) -> None:
+    """Render ``preset`` on the clean photos into ``data/synth-PRESET`` (first use only) and link its
+    pairs into ``folder``, named ``PRESET-NAME``."""
+    rendered = data / f"synth-{preset}"
+    synthesize_pairs(SHARED / "clean", rendered, task, preset, renderings, 0)
+    link_pairs(rendered, sorted(p.name for p in (rendered / "input").iterdir()), folder, prefix=f"{preset}-")
+
+
 def prepare(task: str, work: Path) -> tuple[Path, Path, dict[str, Path], str]:
     """Training folder, curve (validation) set, final test sets, metric convention."""
     return (training_folder(task, work), *test_sets(task, work))
@@ -104,9 +112,7 @@ def training_folder(task: str, work: Path) -> Path:
     if task == "derain":
         jorder = REAL / "derain-JORDER-small"
         for preset in ("light", "heavy"):
-            synthesize_pairs(SHARED / "clean", data / preset, "derain", preset, 1, 0)
-            names_here = sorted(p.name for p in (data / preset / "input").iterdir())
-            link_pairs(data / preset, names_here, data / "train", prefix=f"{preset}-")
+            link_synthetic("derain", preset, 1, data, data / "train")
         link_pairs(jorder, sorted(p.name for p in (jorder / "input").glob("train-*")), data / "train")
     elif task == "timelapse":  # synthetic time-lapse scenes, trained against their pseudo-clean background
         synthesize_pairs(SHARED / "clean", data / "train", "timelapse", "light", seed=0, frames=8)
@@ -159,8 +165,11 @@ def run_one(model: str, seed: int, minutes: float, ema: float, train_root: Path,
     ``steps``: train this many steps instead of calibrating (the same model on other data)."""
     base = [*MODELS[model], *RECIPE, *recipe, f"data.train.root={train_root}", f"seed={seed}", f"train.ema={ema}"]
     with CpuShare() as share:  # calibration and training: both must have the cores to themselves
-        speed = calibrate(base, work) if steps is None else steps / (minutes * 60)
-        iterations = max(100, int(minutes * 60 * speed)) if steps is None else steps
+        if steps is None:
+            speed = calibrate(base, work)
+            iterations = max(100, int(minutes * 60 * speed))
+        else:
+            speed, iterations = steps / (minutes * 60), steps
         every = max(1, iterations // 8)
         config = load_config(None, [*base, f"output_dir={work}", f"name={run_folder(work, model, seed).name}",
                                     f"train.iterations={iterations}", f"train.val_every={every}",

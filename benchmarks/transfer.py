@@ -33,7 +33,6 @@ import numpy as np
 from benchmarks import equal_time
 from benchmarks.report import SHARED, write_report
 from memrestore.bench.report import interval, plot_curves
-from memrestore.data.synth import synthesize_pairs
 
 COMMAND = ".venv/bin/python -m benchmarks.transfer"
 REAL = SHARED / "real"
@@ -48,9 +47,7 @@ def training_folder(mix: str, work: Path) -> Path:
     parts = {"synthetic-handset": [("light", 1), ("heavy", 1)], "synthetic-fitted": [("jorder", 2)],
              "real": [], "real+fitted": [("jorder", 2)]}[mix]
     for preset, renderings in parts:
-        synthesize_pairs(SHARED / "clean", data / f"synth-{preset}", "derain", preset, renderings, 0)
-        rendered = sorted(p.name for p in (data / f"synth-{preset}" / "input").iterdir())
-        equal_time.link_pairs(data / f"synth-{preset}", rendered, folder, prefix=f"{preset}-")
+        equal_time.link_synthetic("derain", preset, renderings, data, folder)
     if mix.startswith("real"):
         equal_time.link_pairs(jorder, sorted(p.name for p in (jorder / "input").glob("train-*")), folder)
     return folder

@@ -58,7 +58,8 @@ class SPNConfig:
     """MCLIR's Self-Prior guided Negative loss (``memrestore/engine/spn.py``). Defaults follow the
     published code (Aitical/MCLIR): four negative models refreshed every 100/200/500/1000 steps by
     theta_neg <- decay * theta_neg + (1 - decay) * theta, from 10 % of training, subtractive form with
-    weight 0.001 on three feature layers weighted 0.2/0.3/0.5."""
+    weight 0.001 on three feature layers weighted 0.2/0.3/0.5. ``every``: apply the term on every k-th
+    step only (weight x k), to cut its cost (ours; 1 = published)."""
 
     enabled: bool = False
     form: Literal["subtractive", "ratio"] = "subtractive"
@@ -70,6 +71,7 @@ class SPNConfig:
     feature_weights: Optional[str] = None
     layer_weights: list[float] = bounds([0.2, 0.3, 0.5], 0.0)
     eps: float = bounds(0.01, 0.0)
+    every: int = bounds(1, 1)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from .config import Config, check_options, lenient_config, read_config
 from .data import dataset_options
 from .errors import ConfigError
 from .losses import LOSSES
-from .losses.features import FEATURE_LEVELS
+from .losses.features import MCLIR_LAYERS, feature_levels
 from .metrics import CONVENTIONS
 from .models import MODELS
 
@@ -70,9 +70,10 @@ def validate_components(config: Config, where: str = "config") -> None:
         raise ConfigError(f"{where}: eval.convention {config.eval.convention!r} is not one of {', '.join(CONVENTIONS)}")
     spn = config.model.spn
     if spn.enabled:
-        if len(spn.layer_weights) > FEATURE_LEVELS[spn.features]:
+        levels = feature_levels(spn.features, MCLIR_LAYERS)
+        if len(spn.layer_weights) > levels:
             raise ConfigError(f"{where}: model.spn.layer_weights lists {len(spn.layer_weights)} layers; "
-                              f"{spn.features} features have {FEATURE_LEVELS[spn.features]}")
+                              f"{spn.features} features have {levels}")
 
 
 def validate_model(config: Config, where: str = "config") -> None:

@@ -7,19 +7,24 @@ Runs live in ``WORK/<method>-s<seed>-<key>`` where ``key`` hashes what the run d
 from its last checkpoint (``Trainer(resume=True)``), and a finished run's scores are kept in its
 ``bench.json``. An equal-time budget is turned into steps by a calibration run (``steps_per_second``: steps
 timed after a warm-up with every training image decoded), so each method gets the same training
-time with validation excluded.
+time with validation excluded. A suite with ``jobs: N`` calibrates every budget first, alone on the
+machine with the threads each run will have, then trains N runs at a time in separate processes.
 """
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import json
+import multiprocessing
 import os
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from ..checkpoint import save_checkpoint
@@ -64,11 +69,25 @@ def prepare_training_folder(suite: Suite, work: Path) -> Path:
 
 
 def steps_per_second(config: Config, warmup: int = 30, steps: int = 60, repeats: int = 3) -> float:
-    """Training steps per second of ``config`` in a throw-away run: after ``warmup`` steps and with
-    every training image decoded (as during almost all of a long run), each of ``repeats`` rounds times
-    a short continuation and one ``steps`` longer, and the rate is that of the difference, so what each
-    ``fit`` call costs besides its steps (starting the loader, writing the checkpoint) cancels; the
-    median of the rounds. (Whole 30-step calls read fast models 5-30 % slow: their 20-minute budgets in
+    """Average training steps per second of a run of ``config``. A term that starts part-way (MCLIR's
+    SPN from ``model.spn.start`` of the iterations) is timed both ways and weighted by the share of
+    steps it is on, so an SPN run is given the time of the plain runs it is compared with."""
+    spn = config.model.spn
+    if not spn.enabled or spn.start == 0:
+        return _measured_rate(config, warmup, steps, repeats)
+    plain = copy.deepcopy(config)
+    plain.model.spn.enabled = False
+    seconds_per_step = spn.start / _measured_rate(plain, warmup, steps, repeats) + \
+        (1 - spn.start) / _measured_rate(config, warmup, steps, repeats)
+    return 1.0 / seconds_per_step
+
+
+def _measured_rate(config: Config, warmup: int, steps: int, repeats: int) -> float:
+    """Steps per second in a throw-away run: after ``warmup`` steps and with every training image
+    decoded (as during almost all of a long run), each of ``repeats`` rounds times a short continuation
+    and one ``steps`` longer, and the rate is that of the difference, so what each ``fit`` call costs
+    besides its steps (starting the loader, writing the checkpoint) cancels; the median of the rounds.
+    (Whole 30-step calls read fast models 5-30 % slow: their 20-minute budgets in
     ``benchmarks/results/equal_time_*.json`` ran 15-19.5 minutes. The differential reading ran them
     22-23 minutes on a machine that then slowed: no short timing predicts a noisy machine's sustained
     speed, so runs record the minutes they actually trained.)"""
@@ -96,6 +115,23 @@ def calibrate(suite: Suite, method: str, train_root: Path, seed: int, work: Path
     return steps_per_second(method_config(suite, method, train_root, seed, [f"output_dir={work}", "name=calibration"]))
 
 
+def ensure_budget(suite: Suite, method: str, seed: int, train_root: Path, run_dir: Path, work: Path) -> dict:
+    """The run's step count (calibrated once for an equal-time budget, or those of the ``steps_of``
+    method's run), kept in ``budget.json``."""
+    if (run_dir / "budget.json").is_file():
+        return json.loads((run_dir / "budget.json").read_text())
+    other = suite.methods[method].steps_of
+    if other:
+        steps, speed = ensure_budget(suite, other, seed, train_root, run_folder(suite, other, seed, work), work)["steps"], None
+    else:
+        speed = calibrate(suite, method, train_root, seed, work) if suite.budget.minutes is not None else None
+        steps = max(10, int(suite.budget.minutes * 60 * speed)) if speed else int(suite.budget.steps)
+    state = {"steps": steps, "calibrated_steps_per_s": speed, "threads": torch.get_num_threads()}
+    ensure_dir(run_dir)
+    atomic_write_text(run_dir / "budget.json", json.dumps(state))
+    return state
+
+
 def score(model: Any, pairs: list[Pair], convention: str) -> list[float]:
     """PSNR of every test pair, in the suite's order."""
     return [s["psnr"] for s in per_image_scores(model, PairedImageDataset(pairs), convention)]
@@ -110,13 +146,7 @@ def run_folder(suite: Suite, method: str, seed: int, work: Path) -> Path:
 def train_run(suite: Suite, method: str, seed: int, train_root: Path, run_dir: Path, work: Path) -> tuple[Any, dict]:
     """Train (or resume) one run under the suite's budget: the model and what to record of the run."""
     with CpuShare() as share:  # calibration and training, as the record says whether they had the cores
-        state = json.loads((run_dir / "budget.json").read_text()) if (run_dir / "budget.json").is_file() else None
-        if state is None:
-            speed = calibrate(suite, method, train_root, seed, work) if suite.budget.minutes is not None else None
-            steps = max(10, int(suite.budget.minutes * 60 * speed)) if speed else int(suite.budget.steps)
-            state = {"steps": steps, "calibrated_steps_per_s": speed}
-            ensure_dir(run_dir)
-            atomic_write_text(run_dir / "budget.json", json.dumps(state))
+        state = ensure_budget(suite, method, seed, train_root, run_dir, work)
         steps, every = state["steps"], max(1, state["steps"] // suite.checkpoints)
         curve_set = suite.tests[suite.curve or next(iter(suite.tests))]
         overrides = [f"output_dir={work}", f"name={run_dir.name}", f"train.iterations={steps}",
@@ -157,6 +187,30 @@ def run_one(suite: Suite, method: str, seed: int, train_root: Path, tests: dict[
     return result
 
 
+def run_side_by_side(suite: Suite, jobs: list[tuple[int, str]], train_root: Path, tests: dict[str, list[Pair]],
+                     work: Path) -> list[dict]:
+    """``suite.jobs`` runs at a time, each on ``suite.threads()`` threads, after every budget was
+    calibrated alone on the machine with those threads; results in ``jobs``' order."""
+    threads, previous = suite.threads(), torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for seed, method in tqdm(jobs, desc="calibrating, one run at a time", unit="run"):
+            if suite.methods[method].train:
+                ensure_budget(suite, method, seed, train_root, run_folder(suite, method, seed, work), work)
+    finally:
+        torch.set_num_threads(previous)
+    context = multiprocessing.get_context("spawn")  # fresh interpreters: no forked thread pools
+    with ProcessPoolExecutor(suite.jobs, mp_context=context, initializer=torch.set_num_threads,
+                             initargs=(threads,)) as pool:
+        futures = {pool.submit(run_one, suite, method, seed, train_root, tests, work): i
+                   for i, (seed, method) in enumerate(jobs)}
+        results: list[dict | None] = [None] * len(jobs)
+        for future in tqdm(as_completed(futures), total=len(jobs), desc=f"suite {suite.name}, {suite.jobs} at a time",
+                           unit="run"):
+            results[futures[future]] = future.result()
+    return results
+
+
 def run_suite(suite: Suite, out: Path, work: Path, command: str, report_only: bool = False) -> dict:
     """Every (seed, method) of the suite, seed-major so a partial suite still compares every method;
     then the report. Returns the results."""
@@ -165,8 +219,11 @@ def run_suite(suite: Suite, out: Path, work: Path, command: str, report_only: bo
     if not report_only:
         train_root = prepare_training_folder(suite, work)
         jobs = [(seed, method) for seed in suite.seeds for method in suite.methods]
-        for seed, method in tqdm(jobs, desc=f"suite {suite.name}", unit="run"):
-            results.append(run_one(suite, method, seed, train_root, tests, work))
+        if suite.jobs == 1:
+            for seed, method in tqdm(jobs, desc=f"suite {suite.name}", unit="run"):
+                results.append(run_one(suite, method, seed, train_root, tests, work))
+        else:
+            results = run_side_by_side(suite, jobs, train_root, tests, work)
     else:
         for seed in suite.seeds:
             for method in suite.methods:

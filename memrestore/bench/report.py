@@ -125,16 +125,26 @@ def quality_lines(suite: Any, runs: list[dict], inputs: dict[str, list[float]], 
     if suite.baseline:
         lines += ["", f"Paired differences to {suite.baseline} (dB, mean [95 % interval]): per test image with seeds "
                       "pooled, and per seed.", "", "| method | test set | per image | per seed |", "| --- | --- | --- | --- |"]
-        for method in suite.methods:
-            if method == suite.baseline:
-                continue
-            pairs = [(a, b) for a in runs for b in runs
-                     if a["method"] == method and b["method"] == suite.baseline and a["seed"] == b["seed"]]
-            for name in suite.tests if pairs else []:
-                per_image = [x - y for a, b in pairs for x, y in zip(a["scores"][name], b["scores"][name])]
-                per_seed = [np.mean(a["scores"][name]) - np.mean(b["scores"][name]) for a, b in pairs]
-                lines.append(f"| {method} | {name} | {interval(per_image)} | {interval(per_seed)} |")
+        lines += [row for method in suite.methods if method != suite.baseline
+                  for row in difference_rows(suite, runs, method, suite.baseline, method)]
+    further = [row for method, spec in suite.methods.items() for reference in spec.versus
+               for row in difference_rows(suite, runs, method, reference, f"{method} - {reference}")]
+    if further:
+        lines += ["", "Further paired differences (dB, mean [95 % interval]).", "",
+                  "| comparison | test set | per image | per seed |", "| --- | --- | --- | --- |", *further]
     return lines
+
+
+def difference_rows(suite: Any, runs: list[dict], method: str, reference: str, label: str) -> list[str]:
+    """``method`` minus ``reference`` on every test set, runs paired by seed: per image (seeds pooled)
+    and per seed, each with its 95 % interval."""
+    pairs = [(a, b) for a in runs for b in runs if a["method"] == method and b["method"] == reference and a["seed"] == b["seed"]]
+    rows = []
+    for name in suite.tests if pairs else []:
+        per_image = [x - y for a, b in pairs for x, y in zip(a["scores"][name], b["scores"][name])]
+        per_seed = [np.mean(a["scores"][name]) - np.mean(b["scores"][name]) for a, b in pairs]
+        rows.append(f"| {label} | {name} | {interval(per_image)} | {interval(per_seed)} |")
+    return rows
 
 
 def write_quality_report(suite: Any, runs: list[dict], inputs: dict[str, list[float]], tests: dict[str, list],

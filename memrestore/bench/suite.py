@@ -16,12 +16,18 @@ so a mistyped option fails before anything trains. Paths are relative to the wor
       NAFNet-w16: {set: [model.name=nafnet, model.width=16]}
       fast memory: {recipe: fastunet/derain_cpu}
     baseline: NAFNet-w16             # paired differences are taken against it
+    jobs: 2                          # runs trained at once, each on cores / jobs threads (default 1)
+
+With ``jobs`` > 1 every budget is calibrated first, one run at a time alone on the machine with the
+threads its run will have, then the runs train side by side: their step counts, not their shared
+wall clock, carry the equal-time budget.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -72,11 +78,16 @@ class TestSet:
 @dataclass
 class Method:
     """A training recipe (a shipped name or a path; none: the defaults) plus overrides; ``train:
-    false`` scores the model as built (a learning-free baseline such as ``dark_channel_prior``)."""
+    false`` scores the model as built (a learning-free baseline such as ``dark_channel_prior``).
+    ``steps_of``: train as many steps as that method's run of the same seed instead of the suite's
+    budget (an equal-steps control inside an equal-time suite); ``versus``: methods to take paired
+    differences against besides the suite's baseline."""
 
     recipe: Optional[str] = None
     set: list[str] = field(default_factory=list)
     train: bool = True
+    steps_of: Optional[str] = None
+    versus: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -91,6 +102,11 @@ class Suite:
     checkpoints: int = bounds(8, 1)
     methods: dict[str, Method] = field(default_factory=dict)
     baseline: Optional[str] = None
+    jobs: int = bounds(1, 1)
+
+    def threads(self) -> int:
+        """Threads of each run: the machine's cores shared among ``jobs`` runs trained at once."""
+        return max(1, (os.cpu_count() or 1) // self.jobs)
 
 
 def load_suite(path: str | Path) -> Suite:
@@ -119,7 +135,12 @@ def load_suite(path: str | Path) -> Suite:
     for name, test in suite.tests.items():
         if test.convention not in CONVENTIONS:
             raise ConfigError(f"{path}.tests.{name}: convention {test.convention!r} is not one of {', '.join(CONVENTIONS)}")
-    for name in suite.methods:
+    for name, method in suite.methods.items():
+        for other in [method.steps_of, *method.versus] if method.steps_of else method.versus:
+            if other not in suite.methods or other == name:
+                raise ConfigError(f"{path}.methods.{name}: {other!r} is not another method ({', '.join(suite.methods)})")
+        if method.steps_of and (suite.methods[method.steps_of].steps_of or not suite.methods[method.steps_of].train):
+            raise ConfigError(f"{path}.methods.{name}: steps_of {method.steps_of!r} names a method without a budget of its own")
         method_config(suite, name, "checked-at-load", seed=suite.seeds[0])  # every option checked before work
     return suite
 
@@ -141,6 +162,7 @@ def run_key(suite: Suite, method: str, seed: int) -> str:
     spec = suite.methods[method]
     identity = {"recipe": spec.recipe, "set": spec.set, "train_it": spec.train, "shared": suite.recipe, "seed": seed,
                 "budget": [suite.budget.minutes, suite.budget.steps], "train": [repr(s) for s in suite.train],
-                "checkpoints": suite.checkpoints}
+                "checkpoints": suite.checkpoints, **({"jobs": suite.jobs} if suite.jobs > 1 else {}),
+                **({"steps_of": run_key(suite, spec.steps_of, seed)} if spec.steps_of else {})}
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
 

@@ -13,7 +13,10 @@ parameters are averaged, buffers are copied. Two published forms of the loss on 
   (mean_k |phi_l(y^) - phi_l(y^-_k)|_1 + eps), with the denominator guarded by ``eps`` so the loss stays
   finite when a negative equals the output (at the first refresh, say).
 
-phi is the shared feature space of ``memrestore.losses.features`` (first ``len(layer_weights)`` layers).
+phi is the shared feature space of ``memrestore.losses.features``: with VGG, the released code's
+relu1_2, relu2_2, relu3_3 of VGG16 (weights 0.2, 0.3, 0.5); otherwise its first ``len(layer_weights)``
+levels. Cost: each active step runs the K negatives forward; ``every: k`` applies the term on every
+k-th step only (weight scaled by k), an option of ours, not of the paper.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import torch
 from torch import nn
 
 from ..config import SPNConfig
-from ..losses.features import build_feature_extractor
+from ..losses.features import MCLIR_LAYERS, build_feature_extractor
 from ..models import final_output
 
 
@@ -37,14 +40,15 @@ class SelfPriorNegatives(nn.Module):
         self.config = config
         self.start_step = int(math.ceil(config.start * total_iterations))
         self.negatives = nn.ModuleList(copy.deepcopy(model).requires_grad_(False).eval() for _ in config.intervals)
-        self.phi = build_feature_extractor(config.features, config.feature_weights)
+        self.phi = build_feature_extractor(config.features, config.feature_weights, layers=MCLIR_LAYERS)
 
     def train(self, mode: bool = True) -> "SelfPriorNegatives":
         return super().train(False)  # negatives always run in eval mode
 
     def active(self, step: int) -> bool:
-        """Whether the SPN term is used at (0-based) optimizer step ``step``."""
-        return step >= self.start_step
+        """Whether the SPN term is used at (0-based) optimizer step ``step``: from ``start`` on, every
+        ``every``-th step."""
+        return step >= self.start_step and (step - self.start_step) % self.config.every == 0
 
     @torch.no_grad()
     def refresh(self, step: int, model: nn.Module) -> None:
@@ -65,21 +69,20 @@ class SelfPriorNegatives(nn.Module):
     def negative_outputs(self, degraded: torch.Tensor) -> list[torch.Tensor]:
         return [final_output(negative(degraded)).float() for negative in self.negatives]
 
-    def _distance(self, a: list[torch.Tensor], b: list[torch.Tensor], layer: int) -> torch.Tensor:
-        return (a[layer] - b[layer]).abs().mean()
-
     def loss(self, output: torch.Tensor, target: torch.Tensor, negatives: list[torch.Tensor]) -> torch.Tensor:
-        weights = self.config.layer_weights
+        """The SPN term of one step, scaled by ``every`` so that applying it on every ``every``-th step
+        pushes as hard on average as the published every-step term. The anchor's features carry the
+        gradient; the negatives' (and, for the ratio form, the target's) come from one batched pass
+        without gradients."""
+        weights, batch = self.config.layer_weights, output.shape[0]
         anchor = self.phi(output)
+        references = [*negatives, target] if self.config.form == "ratio" else negatives
         with torch.no_grad():
-            negative_features = [self.phi(n) for n in negatives]
-        to_negatives = [
-            torch.stack([self._distance(anchor, feats, l) for feats in negative_features]).mean() for l in range(len(weights))
-        ]
+            levels = [level.split(batch) for level in self.phi(torch.cat(references))]
+        to_negatives = [torch.stack([(anchor[l] - levels[l][k]).abs().mean() for k in range(len(negatives))]).mean()
+                        for l in range(len(weights))]
+        scale = self.config.weight * self.config.every
         if self.config.form == "subtractive":
-            return -self.config.weight * sum(w * d for w, d in zip(weights, to_negatives))
-        with torch.no_grad():
-            positive = self.phi(target)
-        ratio = sum(w * self._distance(anchor, positive, l) / (d + self.config.eps)
-                    for l, (w, d) in enumerate(zip(weights, to_negatives)))
-        return self.config.weight * ratio
+            return -scale * sum(w * d for w, d in zip(weights, to_negatives))
+        positive = [(anchor[l] - levels[l][-1]).abs().mean() for l in range(len(weights))]
+        return scale * sum(w * p / (d + self.config.eps) for w, p, d in zip(weights, positive, to_negatives))

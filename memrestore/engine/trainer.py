@@ -105,6 +105,7 @@ class Trainer:
         self.validated_step = -1  # step of the last validation (-1: none yet)
         self.last_scores: dict[str, float] = {}
         self.skipped = 0  # steps skipped for a non-finite loss
+        self.last_terms: dict[str, float] = {}  # each loss term's latest value (SPN with every > 1 skips steps)
         self.seconds_before = 0.0  # training time of earlier sessions of this run
         self.session_start = time.perf_counter()
         self.validation_seconds = 0.0  # time of this session spent validating (not training)
@@ -390,8 +391,9 @@ class Trainer:
             warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\(\)` before")
             self.scheduler.step()
         self.step += 1
+        self.last_terms.update(totals)
         bar.update(1)
         if self.step % max(1, cfg.log_every) == 0 or self.step == 1:
             lr = self.optimizer.param_groups[0]["lr"]
             bar.set_postfix(loss=f"{loss_sum:.4f}", lr=f"{lr:.2e}")
-            logger.scalars({"step": self.step, "loss": loss_sum, "lr": lr, **{f"loss_{k}": v for k, v in totals.items()}})
+            logger.scalars({"step": self.step, "loss": loss_sum, "lr": lr, **{f"loss_{k}": v for k, v in self.last_terms.items()}})

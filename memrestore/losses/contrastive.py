@@ -4,8 +4,10 @@ target = positive, degraded input = negative.
 * ``ContrastiveLoss`` (``contrastive``): the contrastive-regularisation form of AECR-Net (Wu et al.,
   CVPR 2021) that MemoryNet builds on:  sum_l w_l * D(phi_l(a), phi_l(p)) / (D(phi_l(a), phi_l(n)) + eps)
   with D the mean absolute difference, over the layers of a feature space phi (``features.py``;
-  weights 1/32, 1/16, 1/8, 1/4, 1 from shallow to deep). Optional extra negatives: the other degraded
-  inputs of the batch (``negatives: [input, batch]``); several negatives are averaged in the denominator.
+  weights 1/32, 1/16, 1/8, 1/4, 1 from shallow to deep; with VGG, AECR-Net's relu1_1 ... relu5_1,
+  read from VGG19 as published or from VGG16, the ImageNet VGG available offline here, by ``layers``).
+  Optional extra negatives: the other degraded inputs of the batch (``negatives: [input, batch]``);
+  several negatives are averaged in the denominator.
 * ``GlobalContrastiveLoss`` (``contrastive_global``): our reading of the paper's global-anchor view, a
   3-way classification (positive / restored / negative): the anchor is the global (pooled) deep feature
   of the restored image; candidates are the global features of the clean target (positive), of the
@@ -24,16 +26,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
-from .features import build_feature_extractor
+from .features import AECR_LAYERS, build_feature_extractor
 
 DEFAULT_LAYER_WEIGHTS = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0)
 
 
 class ContrastiveLoss(nn.Module):
     def __init__(self, features: str = "random", weights: str | None = None,
-                 layer_weights: list[float] | None = None, negatives: list[str] | None = None, eps: float = 0.01) -> None:
+                 layer_weights: list[float] | None = None, negatives: list[str] | None = None, eps: float = 0.01,
+                 layers: list[str] | None = None) -> None:
         super().__init__()
-        self.phi = build_feature_extractor(features, weights)
+        self.phi = build_feature_extractor(features, weights, layers=layers or AECR_LAYERS)
         self.layer_weights = list(layer_weights or DEFAULT_LAYER_WEIGHTS)
         if len(self.layer_weights) != len(self.phi.slices):
             raise ConfigError(f"layer_weights has {len(self.layer_weights)} entries but {features} features "
@@ -53,13 +56,12 @@ class ContrastiveLoss(nn.Module):
         if "batch" in self.negatives and degraded.shape[0] > 1:
             negatives.append(degraded.roll(1, dims=0))
         anchor = self.phi(pred)
-        with torch.no_grad():
-            positive = self.phi(target)
-            negative_features = [self.phi(n) for n in negatives]
+        with torch.no_grad():  # positive and negatives in one batched pass
+            levels = [level.split(pred.shape[0]) for level in self.phi(torch.cat([target, *negatives]))]
         loss = torch.zeros((), device=pred.device)
         for l, weight in enumerate(self.layer_weights):
-            d_pos = (anchor[l] - positive[l]).abs().mean()
-            d_neg = torch.stack([(anchor[l] - n[l]).abs().mean() for n in negative_features]).mean()
+            d_pos = (anchor[l] - levels[l][0]).abs().mean()
+            d_neg = torch.stack([(anchor[l] - n).abs().mean() for n in levels[l][1:]]).mean()
             loss = loss + weight * d_pos / (d_neg + self.eps)
         return loss
 
@@ -67,7 +69,7 @@ class ContrastiveLoss(nn.Module):
 class GlobalContrastiveLoss(nn.Module):
     def __init__(self, features: str = "random", weights: str | None = None, tau: float = 0.1) -> None:
         super().__init__()
-        self.phi = build_feature_extractor(features, weights)
+        self.phi = build_feature_extractor(features, weights, layers=AECR_LAYERS)
         self.tau = tau
 
     def _global(self, x: torch.Tensor) -> torch.Tensor:

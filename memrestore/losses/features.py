@@ -2,10 +2,15 @@
 
 One pluggable extractor serves all of them, returning a list of feature maps from shallow to deep:
 
-* ``vgg19``: torchvision's VGG19 with ImageNet weights loaded from a *local* file (safetensors, or a
-  torchvision ``.pth`` read with ``weights_only=True``), layers relu1_1, relu2_1, relu3_1, relu4_1,
-  relu5_1 and ImageNet input normalisation: the usual choice of AECR-Net / MemoryNet.
-* ``vgg16``: layers relu1_2, relu2_2, relu3_3 (MCLIR's published perceptual space), same loading.
+* ``vgg16`` / ``vgg19``: torchvision's VGG with ImageNet weights and ImageNet input normalisation,
+  cut after named ReLU layers. Each loss names its paper's layers: MCLIR's SPN relu1_2, relu2_2,
+  relu3_3 of VGG16 (``MCLIR_LAYERS``); AECR-Net / MemoryNet's contrastive loss relu1_1 ... relu5_1 of
+  VGG19 (``AECR_LAYERS``), which VGG16 also has under the same names: with VGG16, the only ImageNet
+  VGG available offline here, the contrastive loss reads those layers of VGG16 instead.
+  Weights come from, in order: an explicit ``weights`` file (safetensors in torchvision's key layout,
+  or a torchvision ``.pth`` read with ``weights_only=True``); torchvision's own ImageNet weights from
+  its cache (``$TORCH_HOME/hub/checkpoints``) or, failing that, downloaded there on the user's
+  machine; otherwise a one-line error. Nothing is unpickled.
 * ``random``: a fixed, randomly initialised VGG-style network (seeded, so every run and every
   checkpoint sees the same space); needs no download. Random conv features preserve local structure
   and are a known working perceptual space when pretrained weights are unavailable.
@@ -24,14 +29,34 @@ from ..errors import ConfigError
 
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
 _IMAGENET_STD = (0.229, 0.224, 0.225)
-# Indices (in torchvision's ``features`` Sequential) after which each named ReLU output is taken.
-VGG_LAYERS = {
-    "vgg19": {"relu1_1": 1, "relu2_1": 6, "relu3_1": 11, "relu4_1": 20, "relu5_1": 29},
-    "vgg16": {"relu1_2": 3, "relu2_2": 8, "relu3_3": 15},
-}
-# Feature maps each space returns (the random network and the pixel pyramid have five levels, so
-# VGG19's layer weights apply unchanged).
-FEATURE_LEVELS = {**{name: len(layers) for name, layers in VGG_LAYERS.items()}, "random": 5, "pixel": 5}
+_VGG_BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}  # convolutions per block
+
+
+def _relu_indices(blocks: tuple[int, ...]) -> dict[str, int]:
+    """Index in torchvision's ``features`` Sequential of each named ReLU (conv, ReLU pairs; a max-pool
+    after each block)."""
+    indices, position = {}, 0
+    for block, convolutions in enumerate(blocks, start=1):
+        for conv in range(1, convolutions + 1):
+            indices[f"relu{block}_{conv}"] = position + 1
+            position += 2
+        position += 1
+    return indices
+
+
+VGG_RELUS = {name: _relu_indices(blocks) for name, blocks in _VGG_BLOCKS.items()}
+MCLIR_LAYERS = ("relu1_2", "relu2_2", "relu3_3")  # MCLIR's released code (Aitical/MCLIR): VGG16 perceptual layers
+AECR_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")  # AECR-Net (Wu et al., CVPR 2021): VGG19
+DEFAULT_VGG_LAYERS = {"vgg16": MCLIR_LAYERS, "vgg19": AECR_LAYERS}
+FEATURE_SPACES = ("vgg16", "vgg19", "random", "pixel")
+_FIXED_LEVELS = {"random": 5, "pixel": 5}  # the random network and the pixel pyramid have five levels
+
+
+def feature_levels(name: str, layers: tuple[str, ...] | list[str] | None = None) -> int:
+    """How many feature maps the space ``name`` returns (with ``layers`` for VGG)."""
+    if name in VGG_RELUS:
+        return len(layers or DEFAULT_VGG_LAYERS[name])
+    return _FIXED_LEVELS[name]
 
 
 class FeatureExtractor(nn.Module):
@@ -59,49 +84,84 @@ class FeatureExtractor(nn.Module):
         return features
 
 
-def _load_vgg_weights(model: nn.Module, path: str) -> None:
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"{file}: VGG weights file not found")
+def _read_state(file: Path) -> dict[str, torch.Tensor]:
     if file.suffix == ".safetensors":
         from safetensors.torch import load_file
 
-        state = load_file(str(file))
-    else:
         try:
-            state = torch.load(str(file), map_location="cpu", weights_only=True)
+            return load_file(str(file))
         except Exception as exc:
-            raise ConfigError(f"{file}: cannot read VGG weights ({exc})") from exc
-    missing, unexpected = model.load_state_dict(state, strict=False)
+            raise ConfigError(f"{file}: cannot read VGG weights ({str(exc).splitlines()[0]})") from None
+    try:
+        return torch.load(str(file), map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ConfigError(f"{file}: cannot read VGG weights ({str(exc).splitlines()[0]})") from None
+
+
+def torchvision_vgg_state(name: str) -> dict[str, torch.Tensor]:
+    """torchvision's ImageNet weights of ``name``: from its cache, else downloaded into it (checked
+    against the file's published hash, read with ``weights_only=True``); a one-line error otherwise."""
+    import torchvision
+
+    url = getattr(torchvision.models, f"VGG{name[3:]}_Weights").IMAGENET1K_V1.url
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
+    if cached.is_file():
+        return _read_state(cached)
+    try:
+        return torch.hub.load_state_dict_from_url(url, map_location="cpu", check_hash=True, weights_only=True)
+    except Exception as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"{name} features: ImageNet weights are not in torchvision's cache ({cached}) and "
+                          f"could not be downloaded ({reason}); set weights: PATH to a local file "
+                          "(safetensors in torchvision's key layout, or a .pth), or use features: random") from None
+
+
+def vgg_network(name: str, weights: str | None) -> nn.Module:
+    """torchvision's ``name`` with ImageNet weights (``weights`` file first, then torchvision's)."""
+    import torchvision
+
+    state = _read_state(Path(weights)) if weights and Path(weights).is_file() else None
+    if weights and state is None:
+        raise ConfigError(f"{weights}: VGG weights file not found")
+    source = weights or f"torchvision's {name} ImageNet weights"
+    vgg = getattr(torchvision.models, name)(weights=None)
+    try:
+        missing, _ = vgg.load_state_dict(state if state is not None else torchvision_vgg_state(name), strict=False)
+    except RuntimeError as exc:  # a tensor of another shape: another architecture
+        raise ConfigError(f"{source}: not {name} weights ({str(exc).splitlines()[-1].strip()})") from None
     if [k for k in missing if k.startswith("features")]:
-        raise ConfigError(f"{file}: not VGG weights of the expected architecture (missing {missing[0]})")
+        raise ConfigError(f"{source}: not {name} weights (missing {missing[0]})")
+    return vgg
 
 
 _SHARED: dict[tuple, FeatureExtractor] = {}
 
 
-def build_feature_extractor(name: str = "random", weights: str | None = None, seed: int = 0) -> FeatureExtractor:
-    """The feature space ``name`` (vgg19 | vgg16 | random | pixel); VGG needs a local ``weights`` file.
+def build_feature_extractor(name: str = "random", weights: str | None = None, seed: int = 0,
+                            layers: tuple[str, ...] | list[str] | None = None) -> FeatureExtractor:
+    """The feature space ``name`` (vgg16 | vgg19 | random | pixel); ``layers``: VGG's named ReLUs to
+    return (default: MCLIR's for vgg16, AECR-Net's for vgg19; random and pixel ignore it and always
+    return their five levels).
 
     Extractors are frozen and stateless, so losses asking for the same space share one instance."""
-    key = (name, weights, seed)
+    if name not in FEATURE_SPACES:
+        raise ConfigError(f"unknown feature space {name!r} ({', '.join(FEATURE_SPACES)})")
+    layers = tuple(layers or DEFAULT_VGG_LAYERS[name]) if name in VGG_RELUS else ()
+    if name in VGG_RELUS:
+        unknown = [layer for layer in layers if layer not in VGG_RELUS[name]]
+        if unknown:
+            raise ConfigError(f"{name} has no layer {unknown[0]!r} (layers: {', '.join(VGG_RELUS[name])})")
+    key = (name, weights, seed, layers)
     if key not in _SHARED:
-        _SHARED[key] = _build(name, weights, seed)
+        _SHARED[key] = _build(name, weights, seed, layers)
     return _SHARED[key]
 
 
-def _build(name: str, weights: str | None, seed: int) -> FeatureExtractor:
-    if name in VGG_LAYERS:
-        if not weights:
-            raise ConfigError(f"{name} features need ImageNet weights from a local file: set weights: PATH "
-                              "(nothing is downloaded), or use features: random")
-        import torchvision
-
-        vgg = getattr(torchvision.models, name)(weights=None)
-        _load_vgg_weights(vgg, weights)
-        cuts = list(VGG_LAYERS[name].values())
-        layers = list(vgg.features.children())
-        slices = [nn.Sequential(*layers[start + 1 if i else 0 : end + 1]) for i, (start, end) in enumerate(zip([-1] + cuts, cuts))]
+def _build(name: str, weights: str | None, seed: int, layers: tuple[str, ...]) -> FeatureExtractor:
+    if name in VGG_RELUS:
+        modules = list(vgg_network(name, weights).features.children())
+        cuts = sorted(VGG_RELUS[name][layer] for layer in layers)
+        slices = [nn.Sequential(*modules[start + 1 : end + 1]) for start, end in zip([-1] + cuts, cuts)]
         return FeatureExtractor(slices, normalise=True)
     if name == "random":
         generator_state = torch.random.get_rng_state()
@@ -121,7 +181,5 @@ def _build(name: str, weights: str | None, seed: int) -> FeatureExtractor:
         finally:
             torch.random.set_rng_state(generator_state)  # do not disturb the training RNG stream
         return extractor
-    if name == "pixel":
-        slices = [nn.Identity(), *(nn.AvgPool2d(2, ceil_mode=True) for _ in range(4))]
-        return FeatureExtractor(slices, normalise=False)
-    raise ConfigError(f"unknown feature space {name!r} (vgg19, vgg16, random or pixel)")
+    slices = [nn.Identity(), *(nn.AvgPool2d(2, ceil_mode=True) for _ in range(4))]  # pixel
+    return FeatureExtractor(slices, normalise=False)

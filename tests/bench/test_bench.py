@@ -70,6 +70,17 @@ def test_an_equal_time_budget_is_calibrated_to_steps(tmp_path, paired_root):
     assert 0 < run["cpu_share"] <= 1.5 and "cores" in run["machine"]  # what the timing ran on, and how alone
 
 
+def test_an_equal_steps_control_trains_the_steps_of_another_method(tmp_path, paired_root):
+    path = write_suite(tmp_path, paired_root, budget={"minutes": 0.05},
+                       methods={"unet": {"set": TINY_UNET}, "fast": {"set": TINY_FAST, "steps_of": "unet", "versus": ["unet"]}})
+    done = bench(path, tmp_path)
+    assert done.returncode == 0, done.stderr
+    runs = {r["method"]: r for r in json.loads((tmp_path / "out" / "tiny.json").read_text())["runs"]}
+    assert runs["fast"]["steps"] == runs["unet"]["steps"] and runs["fast"]["calibrated_steps_per_s"] is None
+    markdown = (tmp_path / "out" / "tiny.md").read_text()
+    assert "Further paired differences" in markdown and "| fast - unet | pairs |" in markdown
+
+
 def test_a_learning_free_method_is_scored_as_built(tmp_path, paired_root):
     path = write_suite(tmp_path, paired_root, methods={"unet": {"set": TINY_UNET},
                                                        "dcp": {"set": ["model.name=dark_channel_prior"], "train": False}})
@@ -94,6 +105,10 @@ def test_an_interrupted_run_resumes_instead_of_restarting(tmp_path, paired_root)
     ({"baseline": "nafnet"}, "baseline 'nafnet' is not one of the methods"),
     ({"methods": {"unet": {"set": [*TINY_UNET, "model.widht=3"]}}}, "method 'unet': config: model: unknown key 'widht'"),
     ({"tests": {"pairs": {"root": "x", "convention": "psnr"}}}, "convention 'psnr' is not one of"),
+    ({"methods": {"unet": {"set": TINY_UNET, "steps_of": "unet"}}}, "methods.unet: 'unet' is not another method"),
+    ({"methods": {"unet": {"set": TINY_UNET, "versus": ["nafnet"]}}}, "methods.unet: 'nafnet' is not another method"),
+    ({"methods": {"unet": {"set": TINY_UNET}, "a": {"set": TINY_UNET, "steps_of": "unet"},
+                  "b": {"set": TINY_UNET, "steps_of": "a"}}}, "methods.b: steps_of 'a' names a method without a budget"),
 ])
 def test_a_bad_suite_is_one_line_before_any_work(tmp_path, paired_root, changes, message):
     path = write_suite(tmp_path, paired_root, **changes)
@@ -165,5 +180,31 @@ def test_calibration_leaves_out_what_each_fit_call_costs_besides_its_steps(monke
             self.step = self.config.train.iterations
 
     monkeypatch.setattr(quality, "Trainer", Trainer)
-    config = SimpleNamespace(train=SimpleNamespace(iterations=0, checkpoint_every=0), data=SimpleNamespace(val=None))
+    config = SimpleNamespace(train=SimpleNamespace(iterations=0, checkpoint_every=0), data=SimpleNamespace(val=None),
+                             model=SimpleNamespace(spn=SimpleNamespace(enabled=False, start=0.1)))
     assert 80 < quality.steps_per_second(config, warmup=5, steps=30, repeats=3) < 120
+
+
+def test_an_spn_run_is_calibrated_with_the_share_of_steps_it_idles(monkeypatch):
+    """SPN starts at 10 % of the steps: at 10 steps/s without it and 5 with it, a run averages
+    1 / (0.1 / 10 + 0.9 / 5) steps/s, not 5 (which would give it 5 % less time than a plain run)."""
+    from types import SimpleNamespace
+
+    from memrestore.bench import quality
+
+    monkeypatch.setattr(quality, "_measured_rate", lambda config, *_: 5.0 if config.model.spn.enabled else 10.0)
+    config = SimpleNamespace(model=SimpleNamespace(spn=SimpleNamespace(enabled=True, start=0.1)))
+    assert quality.steps_per_second(config) == pytest.approx(1 / (0.1 / 10 + 0.9 / 5))
+    config.model.spn.start = 0.0
+    assert quality.steps_per_second(config) == 5.0
+
+
+def test_runs_side_by_side_are_calibrated_alone_with_their_threads(tmp_path, paired_root):
+    path = write_suite(tmp_path, paired_root, jobs=2)
+    done = bench(path, tmp_path)
+    assert done.returncode == 0, done.stderr
+    runs = json.loads((tmp_path / "out" / "tiny.json").read_text())["runs"]
+    assert [r["method"] for r in runs] == ["unet", "fast"]  # the suite's order, whichever finished first
+    suite = load_suite(path)
+    assert all(r["steps"] == 4 and r["threads"] == suite.threads() and len(r["scores"]["pairs"]) == 3 for r in runs)
+    assert run_key(suite, "unet", 0) != run_key(load_suite(write_suite(tmp_path, paired_root)), "unet", 0)

@@ -67,6 +67,25 @@ def test_spn_loss_is_finite_at_the_negative_and_rewards_the_target(form):
     assert values == sorted(values, reverse=True)  # moving toward the target lowers the loss
 
 
+def test_spn_every_k_steps_scales_the_term_by_k_and_matches_the_formula():
+    config = SPNConfig(enabled=True, features="pixel", weight=1.0, start=0.5, every=3)
+    spn = SelfPriorNegatives(torch.nn.Identity(), config, total_iterations=10)
+    assert [step for step in range(12) if spn.active(step)] == [5, 8, 11]
+    torch.manual_seed(0)
+    output, target = torch.rand(2, 3, 16, 16), torch.rand(2, 3, 16, 16)
+    negatives = [torch.rand(2, 3, 16, 16), torch.rand(2, 3, 16, 16)]
+    pool = torch.nn.functional.avg_pool2d
+    levels = lambda x: [x, pool(x, 2), pool(x, 4)]  # the pixel space's first three levels
+    by_hand = sum(w * torch.stack([(a - n).abs().mean() for n in ns]).mean()
+                  for w, a, *ns in zip(config.layer_weights, levels(output), *map(levels, negatives)))
+    torch.testing.assert_close(spn.loss(output, target, negatives), -3 * by_hand)  # weight x every
+    ratio = SelfPriorNegatives(torch.nn.Identity(), SPNConfig(enabled=True, features="pixel", form="ratio",
+                                                                weight=1.0, eps=0.0), 10)
+    to_target = sum(w * (a - t).abs().mean() / torch.stack([(a - n).abs().mean() for n in ns]).mean()
+                    for w, a, t, *ns in zip(config.layer_weights, levels(output), levels(target), *map(levels, negatives)))
+    torch.testing.assert_close(ratio.loss(output, target, negatives), to_target)
+
+
 def test_negatives_get_no_gradient_during_training(tmp_path, paired_root):
     trainer = Trainer(config_for(tmp_path, paired_root), progress=False)
     trainer.fit()
@@ -75,6 +94,14 @@ def test_negatives_get_no_gradient_during_training(tmp_path, paired_root):
     assert [("loss_spn" in r) for r in records] == [False, False] + [True] * 6  # active from 25 % (step 3)
     model_params = dict(trainer.model.named_parameters())
     assert any(not torch.equal(p, model_params[n]) for n, p in trainer.spn.negatives[1].named_parameters())
+
+
+def test_a_term_applied_every_k_steps_is_logged_with_its_latest_value(tmp_path, paired_root):
+    trainer = Trainer(config_for(tmp_path, paired_root, **{"model.spn.every": 3, "train.log_every": 2}), progress=False)
+    trainer.fit()  # SPN from 0-based step 2, then 5: never on a logged step but the first
+    records = [json.loads(l) for l in open(trainer.run_dir / "log.jsonl") if '"loss"' in l]
+    assert [(r["step"], "loss_spn" in r) for r in records] == [(1, False), (2, False), (4, True), (6, True), (8, True)]
+    assert records[2]["loss_spn"] != records[3]["loss_spn"] == records[4]["loss_spn"]  # from step 3; step 6, kept at 8
 
 
 def test_resume_restores_negative_models_exactly(tmp_path, paired_root, monkeypatch):

@@ -128,9 +128,68 @@ def test_global_contrastive_prefers_the_clean_image():
     assert loss(target, target, degraded) < loss(degraded, target, degraded)
 
 
-def test_feature_space_errors_and_local_vgg_weights(tmp_path):
-    with pytest.raises(ConfigError, match="need ImageNet weights from a local file"):
+@pytest.fixture
+def offline_torchvision_cache(tmp_path, monkeypatch):
+    """torchvision's weight cache in a temporary folder, downloads failing as on a machine offline;
+    feature extractors built afresh."""
+    import urllib.error
+
+    from memrestore.losses import features
+
+    def no_network(*args, **kwargs):
+        raise urllib.error.URLError("network unreachable")
+
+    monkeypatch.setattr(torch.hub, "_hub_dir", str(tmp_path / "hub"))
+    monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
+    monkeypatch.setattr(features, "_SHARED", {})
+    return tmp_path / "hub" / "checkpoints"
+
+
+def test_vgg_layer_table_names_torchvisions_relus():
+    import torchvision
+
+    from memrestore.losses.features import VGG_RELUS
+
+    for name, out in (("vgg16", {"relu1_2": 64, "relu3_3": 256, "relu5_1": 512}),
+                      ("vgg19", {"relu1_1": 64, "relu3_4": 256, "relu4_1": 512, "relu5_4": 512})):
+        layers = torchvision.models.__dict__[name](weights=None).features
+        relus = [i for i, m in enumerate(layers) if isinstance(m, torch.nn.ReLU)]
+        assert sorted(VGG_RELUS[name].values()) == relus
+        for layer, channels in out.items():
+            assert layers[VGG_RELUS[name][layer] - 1].out_channels == channels
+
+
+def test_vgg_weights_from_torchvisions_cache_else_a_one_line_error(offline_torchvision_cache):
+    import torchvision
+
+    from memrestore.engine.spn import SelfPriorNegatives
+    from memrestore.config import SPNConfig
+
+    with pytest.raises(ConfigError, match=r"vgg16 features: ImageNet weights are not in torchvision's cache .* "
+                                          r"could not be downloaded \(.*network unreachable"):
+        build_loss("contrastive", features="vgg16")
+    generated = torchvision.models.vgg16(weights=None).state_dict()  # stands in for IMAGENET1K_V1
+    offline_torchvision_cache.mkdir(parents=True, exist_ok=True)
+    torch.save(generated, offline_torchvision_cache / "vgg16-397923af.pth")
+    loss = build_loss("contrastive", features="vgg16")  # MemoryNet's contrastive: AECR-Net's layers
+    maps = loss.phi(torch.rand(1, 3, 32, 32))
+    assert [m.shape[1] for m in maps] == [64, 128, 256, 512, 512]
+    assert [m.shape[-1] for m in maps] == [32, 16, 8, 4, 2]
+    torch.testing.assert_close(loss.phi.slices[0][0].weight, generated["features.0.weight"])
+    spn = SelfPriorNegatives(torch.nn.Identity(), SPNConfig(enabled=True, features="vgg16"), 10)  # MCLIR's layers
+    assert [m.shape[1:] for m in spn.phi(torch.rand(1, 3, 32, 32))] == [(64, 32, 32), (128, 16, 16), (256, 8, 8)]
+    with pytest.raises(ConfigError, match="vgg16 has no layer 'relu3_4'"):
+        build_loss("contrastive", features="vgg16", layers=["relu1_1", "relu2_1", "relu3_1", "relu3_4", "relu5_1"])
+
+
+def test_feature_space_errors_and_local_vgg_weights(tmp_path, offline_torchvision_cache):
+    with pytest.raises(ConfigError, match="could not be downloaded"):
         build_loss("contrastive", features="vgg19")
+    with pytest.raises(ConfigError, match="vgg19.safetensors: VGG weights file not found"):
+        build_loss("contrastive", features="vgg19", weights=str(tmp_path / "vgg19.safetensors"))
+    (tmp_path / "broken.safetensors").write_bytes(b"not a tensor file")
+    with pytest.raises(ConfigError, match="broken.safetensors: cannot read VGG weights"):
+        build_loss("contrastive", features="vgg19", weights=str(tmp_path / "broken.safetensors"))
     with pytest.raises(ConfigError, match="layer_weights has 2 entries"):
         build_loss("contrastive", layer_weights=[1.0, 1.0])
     import torchvision
@@ -142,6 +201,8 @@ def test_feature_space_errors_and_local_vgg_weights(tmp_path):
     assert [m.shape[1] for m in maps] == [64, 128, 256, 512, 512]
     assert [m.shape[-1] for m in maps] == [32, 16, 8, 4, 2]
     assert not any(p.requires_grad for p in loss.phi.parameters())
+    with pytest.raises(ConfigError, match="vgg19.safetensors: not vgg16 weights"):  # another architecture
+        build_loss("contrastive", features="vgg16", weights=str(tmp_path / "vgg19.safetensors"))
 
 
 # -- checkpoints, export, inspection ---------------------------------------------------------------
