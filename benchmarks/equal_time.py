@@ -39,7 +39,7 @@ import numpy as np
 
 from benchmarks.report import SHARED, write_report
 from memrestore.bench.quality import steps_per_second
-from memrestore.bench.report import CpuShare, interval, machine, plot_curves
+from memrestore.bench.report import CpuShare, difference_rows, machine, plot_curves
 
 from memrestore.recipes import load_config
 from memrestore.data.layouts import guess_layout
@@ -226,16 +226,8 @@ def report(results: dict, task: str, minutes: float, ema: float, seeds: list[int
                      + f" | {run.get('machine', 'not recorded (before machines were recorded)')} |")
     lines += ["", "Paired differences (dB, mean [95 % interval]): per test image, seeds pooled; and per seed.", "",
               "| comparison | test set | per image | per seed |", "| --- | --- | --- | --- |"]
-    for model, references in REFERENCES.items():
-        for reference in references:
-            for name in tests:
-                pairs = [(a, b) for a in runs for b in runs
-                         if a["model"] == model and b["model"] == reference and a["seed"] == b["seed"]]
-                if not pairs:
-                    continue
-                per_image = [x - y for a, b in pairs for x, y in zip(a["scores"][name], b["scores"][name])]
-                per_seed = [np.mean(a["scores"][name]) - np.mean(b["scores"][name]) for a, b in pairs]
-                lines.append(f"| {model} - {reference} | {name} | {interval(per_image)} | {interval(per_seed)} |")
+    lines += [row for model, references in REFERENCES.items() for reference in references
+              for row in difference_rows(runs, tests, model, reference, f"{model} - {reference}", key="model")]
     write_report(out, f"equal_time_{task}", results, lines)
     plot_curves(runs, models, out / f"equal_time_{task}.png", f"{task}: validation PSNR over training time", key="model")
     print("\n".join(lines))

@@ -32,7 +32,7 @@ import numpy as np
 
 from benchmarks import equal_time
 from benchmarks.report import SHARED, write_report
-from memrestore.bench.report import interval, plot_curves
+from memrestore.bench.report import difference_rows, plot_curves
 
 COMMAND = ".venv/bin/python -m benchmarks.transfer"
 REAL = SHARED / "real"
@@ -82,12 +82,8 @@ def report(results: dict, minutes: float, seeds: list[int], mixes: list[str], te
                      f"{np.mean([r['train_seconds'] for r in mine]) / 60:.1f} | " + " | ".join(cells) + " |")
     lines += ["", f"Paired differences to `{REFERENCE}` (dB, mean [95 % interval]): per test image, seeds pooled; "
               "and per seed.", "", "| training data | test set | per image | per seed |", "| --- | --- | --- | --- |"]
-    for mix in (m for m in present if m != REFERENCE):
-        pairs = [(a, b) for a in runs for b in runs if a["mix"] == mix and b["mix"] == REFERENCE and a["seed"] == b["seed"]]
-        for name in tests if pairs else []:
-            per_image = [x - y for a, b in pairs for x, y in zip(a["scores"][name], b["scores"][name])]
-            per_seed = [np.mean(a["scores"][name]) - np.mean(b["scores"][name]) for a, b in pairs]
-            lines.append(f"| {mix} | {name} | {interval(per_image)} | {interval(per_seed)} |")
+    lines += [row for mix in present if mix != REFERENCE
+              for row in difference_rows(runs, tests, mix, REFERENCE, mix, key="mix")]
     lines += ["", "Per run: CPU share near 1 means the run had the cores to itself.", "",
               "| seed | training data | steps | train min | CPU share | machine |", "| --- | --- | --- | --- | --- | --- |"]
     lines += [f"| {r['seed']} | {r['mix']} | {r['steps']} | {r['train_seconds'] / 60:.1f} | {r['cpu_share']} | {r['machine']} |"

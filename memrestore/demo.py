@@ -96,13 +96,14 @@ def folder_pairs(folder: Path, limit: int | None = None) -> Pairs:
 def demo_pairs(task: str, real: Path | None, seed: int = 0) -> tuple[Path | None, Pairs]:
     """(the real set's folder, its first pairs) for one task when ``real`` holds it, else
     (None, synthetic degradations of scikit-image's test photos)."""
+    from .data.presets import renderer
     from .data.synth import render
 
     folder = real / REAL_SETS[task] if real is not None and task in REAL_SETS else None
     if folder is not None and folder.is_dir():
         return folder, folder_pairs(folder, PAIRS_PER_TASK)
     rng = np.random.default_rng(seed)
-    synthetic = "derain" if task == "timelapse" else task  # a time-lapse model restores single rainy frames
+    synthetic = renderer(task)  # a time-lapse model restores single rainy frames
     pairs = []
     for name in TEST_PHOTOS:
         clean = _photo(name)

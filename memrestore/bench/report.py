@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -126,21 +126,23 @@ def quality_lines(suite: Any, runs: list[dict], inputs: dict[str, list[float]], 
         lines += ["", f"Paired differences to {suite.baseline} (dB, mean [95 % interval]): per test image with seeds "
                       "pooled, and per seed.", "", "| method | test set | per image | per seed |", "| --- | --- | --- | --- |"]
         lines += [row for method in suite.methods if method != suite.baseline
-                  for row in difference_rows(suite, runs, method, suite.baseline, method)]
+                  for row in difference_rows(runs, suite.tests, method, suite.baseline, method)]
     further = [row for method, spec in suite.methods.items() for reference in spec.versus
-               for row in difference_rows(suite, runs, method, reference, f"{method} - {reference}")]
+               for row in difference_rows(runs, suite.tests, method, reference, f"{method} - {reference}")]
     if further:
         lines += ["", "Further paired differences (dB, mean [95 % interval]).", "",
                   "| comparison | test set | per image | per seed |", "| --- | --- | --- | --- |", *further]
     return lines
 
 
-def difference_rows(suite: Any, runs: list[dict], method: str, reference: str, label: str) -> list[str]:
-    """``method`` minus ``reference`` on every test set, runs paired by seed: per image (seeds pooled)
-    and per seed, each with its 95 % interval."""
-    pairs = [(a, b) for a in runs for b in runs if a["method"] == method and b["method"] == reference and a["seed"] == b["seed"]]
+def difference_rows(runs: list[dict], tests: Iterable[str], method: str, reference: str, label: str,
+                    key: str = "method") -> list[str]:
+    """Markdown rows ``| label | test | per image | per seed |``: the runs whose ``key`` is ``method``
+    minus those whose ``key`` is ``reference``, paired by seed, on every test set: per image (seeds
+    pooled) and per seed, each with its 95 % interval. No rows when no seed has both."""
+    pairs = [(a, b) for a in runs for b in runs if a[key] == method and b[key] == reference and a["seed"] == b["seed"]]
     rows = []
-    for name in suite.tests if pairs else []:
+    for name in tests if pairs else []:
         per_image = [x - y for a, b in pairs for x, y in zip(a["scores"][name], b["scores"][name])]
         per_seed = [np.mean(a["scores"][name]) - np.mean(b["scores"][name]) for a, b in pairs]
         rows.append(f"| {label} | {name} | {interval(per_image)} | {interval(per_seed)} |")

@@ -38,9 +38,14 @@ FITTED = Path(__file__).parent / "fitted_presets"
 FITTABLE = ("derain", "timelapse")  # tasks whose renderer has a fitting tool (rain streaks)
 
 
+def renderer(task: str) -> str:
+    """The task whose renderer (and fitted presets) ``task`` uses: time-lapse frames are rain."""
+    return "derain" if task == "timelapse" else task
+
+
 def fitted_presets(task: str) -> dict[str, Path]:
     """The fitted presets shipped for ``task``: name -> YAML file."""
-    folder = FITTED / ("derain" if task == "timelapse" else task)  # time-lapse frames use the rain renderer
+    folder = FITTED / renderer(task)
     return {path.stem: path for path in sorted(folder.glob("*.yaml"))}
 
 
@@ -74,8 +79,7 @@ def read_fitted(path: Path, task: str) -> dict:
         raise MemrestoreError(f"{path}: not a readable preset file ({str(exc).splitlines()[0]})") from None
     if not isinstance(document, dict) or not isinstance(document.get("ranges"), dict):
         raise MemrestoreError(f"{path}: not a preset file (no 'ranges' mapping)")
-    renderer = "derain" if task == "timelapse" else task
-    if document.get("task") != renderer:
+    if document.get("task") != renderer(task):
         raise MemrestoreError(f"{path}: a preset for {document.get('task')!r}, not for {task!r}")
     allowed = {*rain_fit.MARGINS, "layers"}
     unknown = set(document["ranges"]) - allowed
@@ -122,7 +126,7 @@ def fit_preset(real: str | Path, task: str, output: str | Path, match: Optional[
         raise MemrestoreError(f"{real}: no pair shows streak rain (the rain layer's direction coherence is below "
                               f"{rain_fit.MIN_COHERENCE} in all {len(left_out)}): the streak renderer cannot be fitted to it")
     document = {
-        "task": "derain",
+        "task": renderer(task),
         "fitted_on": real.name + (f" (inputs matching {match})" if match else ""),
         "pairs": len(estimates),
         "widen": widen,

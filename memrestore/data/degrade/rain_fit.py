@@ -167,7 +167,7 @@ def _with(params: RainParams, **changes) -> RainParams:
 # side by ``widen`` times that span and by at least these margins (so one real set is not over-fitted).
 MARGINS = {"density": ("relative", 0.3), "length": ("relative", 0.3), "angle": ("absolute", 5.0),
            "width": ("relative", 0.3), "intensity": ("relative", 0.15), "veil": ("absolute", 0.01)}
-BOUNDS = {"density": (1e-4, 0.05), "length": (4, 80), "angle": (-60.0, 60.0), "width": (0.2, 3.0),
+BOUNDS = {"density": DENSITIES, "length": LENGTHS, "angle": (-60.0, 60.0), "width": WIDTHS,
           "intensity": (0.05, 1.0), "veil": (0.0, 0.3)}
 
 
