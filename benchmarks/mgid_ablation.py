@@ -21,13 +21,16 @@ from memrestore.data.synth import synthesize_pairs
 
 COMMAND = ".venv/bin/python -m benchmarks.mgid_ablation"
 CONFIG = "mgid/derain_timelapse_cpu"
+MNAD = "model.memory_restart=0"  # MNAD's update alone, as the first variants were measured
 VARIANTS = {
     "no memory (U-Net)": (CONFIG, ["model.memory_items=0", "model.bsw=0"]),
-    "memory": (CONFIG, ["model.bsw=0"]),
-    "memory + BSW": (CONFIG, []),
-    "memory, clean-frame target": (CONFIG, ["model.bsw=0", "data.train.background=clean"]),
-    "memory, items from first queries": (CONFIG, ["model.bsw=0", "model.memory_init=queries"]),
-    "memory + BSW, items from first queries": (CONFIG, ["model.memory_init=queries"]),
+    "memory": (CONFIG, ["model.bsw=0", MNAD]),
+    "memory + BSW": (CONFIG, [MNAD]),
+    "memory, clean-frame target": (CONFIG, ["model.bsw=0", "data.train.background=clean", MNAD]),
+    "memory, items from first queries": (CONFIG, ["model.bsw=0", "model.memory_init=queries", MNAD]),
+    "memory + BSW, items from first queries": (CONFIG, ["model.memory_init=queries", MNAD]),
+    "memory, idle items restarted": (CONFIG, ["model.bsw=0", "model.memory_restart=20"]),
+    "memory + BSW, idle items restarted": (CONFIG, ["model.memory_restart=20"]),
 }
 
 

@@ -27,3 +27,15 @@ def paired_root(tmp_path: Path, rng: np.random.Generator) -> Path:
         write_image(root / "target" / f"img{i}.png", clean)
         write_image(root / "input" / f"img{i}.png", noisy)
     return root
+
+
+@pytest.fixture
+def timelapse_root(tmp_path: Path) -> Path:
+    """ROOT/<scene>/frame_NN.png + clean.png: 3 synthetic time-lapse scenes of 4 rainy 40x40 frames."""
+    from memrestore.data.synth import synthesize_pairs
+
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        write_image(tmp_path / "clean" / f"s{i}.png", smooth_image(rng, 40, 40))
+    synthesize_pairs(tmp_path / "clean", tmp_path / "tl", "timelapse", frames=4)
+    return tmp_path / "tl"

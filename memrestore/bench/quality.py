@@ -5,10 +5,11 @@ PSNR-versus-training-time curves and a visual grid with zoomed crops.
 Runs live in ``WORK/<method>-s<seed>-<key>`` where ``key`` hashes what the run depends on
 (``suite.run_key``): re-running a suite trains only runs whose key is new, an interrupted run resumes
 from its last checkpoint (``Trainer(resume=True)``), and a finished run's scores are kept in its
-``bench.json``. An equal-time budget is turned into steps by a calibration run (``steps_per_second``: steps
-timed after a warm-up with every training image decoded), so each method gets the same training
-time with validation excluded. A suite with ``jobs: N`` calibrates every budget first, alone on the
-machine with the threads each run will have, then trains N runs at a time in separate processes.
+``bench.json``. An equal-time budget is turned into steps by calibration runs, one per seed and the
+median taken (``steps_per_second``: steps timed after a warm-up with every training image decoded),
+so each method gets the same training time with validation excluded. A suite with ``jobs: N``
+calibrates every budget first, alone on the machine with the threads each run will have, then trains
+N runs at a time in separate processes.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from ..data.layouts import read_layout
 from ..data.paired_dataset import PairedImageDataset
 from ..data.pairing import Pair
 from ..data.synth import synthesize_pairs
+from ..data.timelapse_dataset import read_timelapse
 from ..engine.evaluate import per_image_scores
 from ..engine.trainer import RESUME_FILE, Trainer
 from ..io import ensure_dir, read_image, to_float_rgb
@@ -40,32 +42,62 @@ from ..io.atomic import atomic_write_text
 from ..metrics import psnr_ssim
 from ..models import model_from_config
 from .report import CpuShare, machine, write_quality_report
-from .suite import Suite, method_config, run_key
+from .suite import Source, Suite, method_config, run_key
 
 
 def selected_pairs(root: str | Path, layout: str, include: str) -> list[Pair]:
     pairs = read_layout(layout, str(root))
-    return [p for p in pairs if fnmatch.fnmatch(p.input.name, include)]
+    return [p for p in pairs if fnmatch.fnmatch(p.input.name if layout != "gtrain" else p.name, include)]
+
+
+def _link(target: Path, link: Path) -> None:
+    if not link.exists():
+        ensure_dir(link.parent)
+        os.symlink(target.resolve(), link)
+
+
+def _source_links(source: Source, index: int, work: Path) -> list[list[tuple[Path, Path]]]:
+    """For each of a source's pairs or scenes: its (target, link path relative to the training
+    folder) links; ``synth`` renders on first use."""
+    root = Path(source.root)
+    if source.synth is not None:
+        s = source.synth
+        root = work / f"synth-{index}-{s.task}-{s.preset or 'default'}"
+        synthesize_pairs(s.clean, root, s.task, s.preset, s.renderings, s.seed, frames=s.frames)
+    if source.scenes:
+        return [[(root / scene.name, Path(scene.name))]
+                for scene in read_timelapse(str(root)) if fnmatch.fnmatch(scene.name, source.include)]
+    pairs = read_layout("paired", str(root)) if source.synth is not None else \
+        selected_pairs(source.root, source.layout, source.include)
+    return [[(path, Path(kind) / f"{pair.name}{path.suffix}") for kind, path in (("input", pair.input), ("target", pair.target))]
+            for pair in pairs]
 
 
 def prepare_training_folder(suite: Suite, work: Path) -> Path:
-    """One paired folder (``input/``, ``target/``) of links to every training source's pairs."""
+    """One training folder of links to every source's examples: a paired folder (``input/``,
+    ``target/``) or, for time-lapse sources, one link per scene folder; names carry the source's
+    index (and the copy, for ``repeat``)."""
     folder = work / "train-data"
     for index, source in enumerate(suite.train):
-        if source.synth is not None:
-            s = source.synth
-            root = work / f"synth-{index}-{s.task}-{s.preset or 'default'}"
-            synthesize_pairs(s.clean, root, s.task, s.preset, s.renderings, s.seed)
-            pairs = read_layout("paired", str(root))
-        else:
-            pairs = selected_pairs(source.root, source.layout, source.include)
-        for pair in pairs:
-            for kind, path in (("input", pair.input), ("target", pair.target)):
-                link = folder / kind / f"{index}-{pair.name}{path.suffix}"
-                if not link.exists():
-                    ensure_dir(link.parent)
-                    os.symlink(path.resolve(), link)
+        for links in _source_links(source, index, work):
+            for copy in range(source.repeat):
+                prefix = f"{index}-" if copy == 0 else f"{index}.{copy}-"
+                for target, relative in links:
+                    _link(target, folder / relative.parent / f"{prefix}{relative.name}")
     return folder
+
+
+def test_folder(suite: Suite, name: str, work: Path) -> tuple[str, Path]:
+    """(layout, root) of test set ``name`` for validation during training: the set itself, or, when
+    ``include`` selects part of it, a paired folder of links to just those pairs."""
+    test = suite.tests[name]
+    if test.include == "*":
+        return test.layout, Path(test.root)
+    folder = work / "tests" / "".join(c if c.isalnum() else "_" for c in name)
+    for pair in selected_pairs(test.root, test.layout, test.include):
+        for kind, path in (("input", pair.input), ("target", pair.target)):
+            _link(path, folder / kind / f"{pair.name}{path.suffix}")
+    return "paired", folder
 
 
 def steps_per_second(config: Config, warmup: int = 30, steps: int = 60, repeats: int = 3) -> float:
@@ -111,22 +143,34 @@ def _measured_rate(config: Config, warmup: int, steps: int, repeats: int) -> flo
 
 
 def calibrate(suite: Suite, method: str, train_root: Path, seed: int, work: Path) -> float:
-    """Training steps per second of a method (``steps_per_second`` in ``WORK/calibration``)."""
-    return steps_per_second(method_config(suite, method, train_root, seed, [f"output_dir={work}", "name=calibration"]))
+    """Training steps per second of one run of a method (``steps_per_second`` in ``WORK/calibration``),
+    measured once and kept in the run folder's ``calibration.json``."""
+    path = run_folder(suite, method, seed, work) / "calibration.json"
+    if path.is_file():
+        return float(json.loads(path.read_text())["steps_per_s"])
+    speed = steps_per_second(method_config(suite, method, train_root, seed, [f"output_dir={work}", "name=calibration"]))
+    ensure_dir(path.parent)
+    atomic_write_text(path, json.dumps({"steps_per_s": speed, "threads": torch.get_num_threads()}))
+    return speed
 
 
 def ensure_budget(suite: Suite, method: str, seed: int, train_root: Path, run_dir: Path, work: Path) -> dict:
-    """The run's step count (calibrated once for an equal-time budget, or those of the ``steps_of``
-    method's run), kept in ``budget.json``."""
+    """The run's step count, kept in ``budget.json``: an equal-time budget times the method's speed,
+    the median of one calibration per seed (single calibrations of one small model read up to 40 %
+    apart on this machine: 2.66-3.78 steps/s in ``benchmarks/results/mgid_timelapse_real.json``), so
+    every seed of a method trains the same steps; or the steps of the ``steps_of`` method's run."""
     if (run_dir / "budget.json").is_file():
         return json.loads((run_dir / "budget.json").read_text())
-    other = suite.methods[method].steps_of
+    other, speeds = suite.methods[method].steps_of, []
     if other:
         steps, speed = ensure_budget(suite, other, seed, train_root, run_folder(suite, other, seed, work), work)["steps"], None
+    elif suite.budget.minutes is not None:
+        speeds = [calibrate(suite, method, train_root, s, work) for s in suite.seeds]
+        speed = float(np.median(speeds))
+        steps = max(10, int(suite.budget.minutes * 60 * speed))
     else:
-        speed = calibrate(suite, method, train_root, seed, work) if suite.budget.minutes is not None else None
-        steps = max(10, int(suite.budget.minutes * 60 * speed)) if speed else int(suite.budget.steps)
-    state = {"steps": steps, "calibrated_steps_per_s": speed, "threads": torch.get_num_threads()}
+        steps, speed = int(suite.budget.steps), None
+    state = {"steps": steps, "calibrated_steps_per_s": speed, "calibrations": speeds, "threads": torch.get_num_threads()}
     ensure_dir(run_dir)
     atomic_write_text(run_dir / "budget.json", json.dumps(state))
     return state
@@ -148,11 +192,11 @@ def train_run(suite: Suite, method: str, seed: int, train_root: Path, run_dir: P
     with CpuShare() as share:  # calibration and training, as the record says whether they had the cores
         state = ensure_budget(suite, method, seed, train_root, run_dir, work)
         steps, every = state["steps"], max(1, state["steps"] // suite.checkpoints)
-        curve_set = suite.tests[suite.curve or next(iter(suite.tests))]
+        curve = suite.curve or next(iter(suite.tests))
+        layout, root = test_folder(suite, curve, work)
         overrides = [f"output_dir={work}", f"name={run_dir.name}", f"train.iterations={steps}",
                      f"train.val_every={every}", f"train.checkpoint_every={every}",
-                     f"data.val={{type: {curve_set.layout}, root: {curve_set.root}}}",
-                     f"eval.convention={curve_set.convention}"]
+                     f"data.val={{type: {layout}, root: {root}}}", f"eval.convention={suite.tests[curve].convention}"]
         if suite.budget.minutes is not None:  # steps found by calibration: a 2 % warm-up of whatever they are
             overrides.append(f"train.scheduler.warmup_iters={steps // 50}")
         config = method_config(suite, method, train_root, seed, overrides)

@@ -47,24 +47,34 @@ class Budget:
 
 @dataclass
 class Synthesis:
-    """``memrestore synth`` on clean photos (``data.synth.synthesize_pairs``)."""
+    """``memrestore synth`` on clean photos (``data.synth.synthesize_pairs``); ``frames``: frames per
+    scene of ``task: timelapse``."""
 
     clean: str = ""
     task: str = "derain"
     preset: Optional[str] = None
     renderings: int = bounds(1, 1)
     seed: int = 0
+    frames: int = bounds(8, 2)
 
 
 @dataclass
 class Source:
     """Pairs from a dataset folder (``root`` in ``layout``, names filtered by the ``include`` glob) or
-    made by ``synth``."""
+    made by ``synth``. ``layout: timelapse`` (or ``synth.task: timelapse``) gives scenes instead of
+    pairs, ``include`` filtering scene names; a suite's sources are all pairs or all scenes.
+    ``repeat``: the source is listed that many times (weighs a small real set against a large
+    synthetic one)."""
 
     root: str = ""
     layout: str = "paired"
     include: str = "*"
     synth: Optional[Synthesis] = None
+    repeat: int = bounds(1, 1)
+
+    @property
+    def scenes(self) -> bool:
+        return self.layout == "timelapse" if self.synth is None else self.synth.task == "timelapse"
 
 
 @dataclass
@@ -130,6 +140,8 @@ def load_suite(path: str | Path) -> Suite:
     for source in suite.train:
         if bool(source.root) == (source.synth is not None):
             raise ConfigError(f"{path}: each train source needs either root or synth")
+    if len({source.scenes for source in suite.train}) > 1:
+        raise ConfigError(f"{path}: train sources mix time-lapse scenes and pairs; use one kind")
     from ..metrics import CONVENTIONS
 
     for name, test in suite.tests.items():
@@ -141,7 +153,10 @@ def load_suite(path: str | Path) -> Suite:
                 raise ConfigError(f"{path}.methods.{name}: {other!r} is not another method ({', '.join(suite.methods)})")
         if method.steps_of and (suite.methods[method.steps_of].steps_of or not suite.methods[method.steps_of].train):
             raise ConfigError(f"{path}.methods.{name}: steps_of {method.steps_of!r} names a method without a budget of its own")
-        method_config(suite, name, "checked-at-load", seed=suite.seeds[0])  # every option checked before work
+        config = method_config(suite, name, "checked-at-load", seed=suite.seeds[0])  # every option checked before work
+        if method.train and (config.data.train.type == "timelapse") != suite.train[0].scenes:
+            raise ConfigError(f"{path}.methods.{name}: data.train.type is {config.data.train.type!r} but the train "
+                              f"sources are {'time-lapse scenes' if suite.train[0].scenes else 'pairs'}")
     return suite
 
 

@@ -179,19 +179,29 @@ def run_restore(args: argparse.Namespace) -> int:
 def run_eval(args: argparse.Namespace) -> int:
     from ..io.atomic import check_output_file
     from ..metrics.folders import evaluate_folders, mean_row, score_columns, write_csv
+    from ..metrics.noreference import NO_REFERENCE
     from ..metrics.table import format_table
 
-    csv_path = check_output_file(args.csv if args.csv else Path(args.pred) / f"metrics_{args.convention}.csv")
+    if args.target is None and not args.no_reference:
+        raise MemrestoreError("eval needs --target (references) or --no-reference MEASURE (no references)")
+    if args.target is None and (args.layout or args.split):
+        raise MemrestoreError("--layout and --split read the references of --target, which is missing")
+    convention = args.convention if args.target is not None else "none"
+    default_csv = f"metrics_{args.convention if args.target is not None else args.no_reference}.csv"
+    csv_path = check_output_file(args.csv if args.csv else Path(args.pred) / default_csv)
     options = {"split": args.split} if args.split else {}
     if options and args.layout not in ("istd", "srd", "gopro"):
         raise MemrestoreError(f"--split applies to the istd, srd and gopro layouts, not {args.layout or 'plain folders'}")
-    rows = evaluate_folders(args.pred, args.target, args.convention, args.crop_border, args.layout, **options)
-    write_csv(csv_path, rows, args.convention)
+    rows = evaluate_folders(args.pred, args.target, args.convention, args.crop_border, args.layout, args.no_reference,
+                            **options)
+    write_csv(csv_path, rows, convention)
     columns = score_columns(rows)
     mean = mean_row(rows)
-    titles = {"psnr": "PSNR (dB)", "ssim": "SSIM", "mae_all": "LAB MAE all", "mae_non_shadow": "non-shadow", "mae_shadow": "shadow"}
+    titles = {"psnr": "PSNR (dB)", "ssim": "SSIM", "mae_all": "LAB MAE all", "mae_non_shadow": "non-shadow", "mae_shadow": "shadow",
+              **{name: measure.title for name, measure in NO_REFERENCE.items()}}
     table = [[r["name"], *(r[c] for c in columns)] for r in [*rows, mean]]
-    print(f"convention: {args.convention} (crop_border={args.crop_border})")
+    if args.target is not None:
+        print(f"convention: {args.convention} (crop_border={args.crop_border})")
     print(format_table(["image", *(titles.get(c, c) for c in columns)], table))
     if "total_mae_all" in mean:
         print("ISTD LAB MAE, per-pixel totals over the set: " + ", ".join(

@@ -123,6 +123,7 @@ def _add_restore(sub: argparse._SubParsersAction) -> None:
 def _add_eval(sub: argparse._SubParsersAction) -> None:
     from ..data.layouts import LAYOUTS
     from ..metrics import CONVENTIONS
+    from ..metrics.noreference import NO_REFERENCE
 
     conventions = "; ".join(f"{c.name}: {c.description}" for c in CONVENTIONS.values())
     p = sub.add_parser(
@@ -133,14 +134,18 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
         f"shadow masks (istd) also get the ISTD LAB errors (shadow / non-shadow / all). Conventions: {conventions}.",
     )
     p.add_argument("--pred", required=True, metavar="DIR", help="restored images")
-    p.add_argument("--target", required=True, metavar="DIR",
-                   help="reference (clean) images, or with --layout the test set's root folder")
+    p.add_argument("--target", metavar="DIR", help="reference (clean) images, or with --layout the test set's root "
+                   "folder; without it the restored images are scored by --no-reference alone")
     p.add_argument("--layout", choices=sorted(LAYOUTS), help="read --target as a dataset in this layout "
                    "(rain: Rain100L/H, Rain12; raindrop; reside: SOTS; istd; gopro; ...)")
     p.add_argument("--split", metavar="NAME", help="the layout's split, where it has one (istd, srd, gopro; default test)")
     p.add_argument("--convention", default="rgb", choices=list(CONVENTIONS), help="metric convention (default rgb)")
     p.add_argument("--crop-border", type=NON_NEGATIVE, default=0, metavar="N", help="pixels removed from each side")
-    p.add_argument("--csv", metavar="PATH", help="per-image CSV (default: <pred>/metrics_<convention>.csv)")
+    p.add_argument("--no-reference", choices=sorted(NO_REFERENCE), metavar="MEASURE",
+                   help=f"also score the restored images without a reference ({', '.join(sorted(NO_REFERENCE))}: "
+                   "BRISQUE, lower is better; needs pip install 'memrestore[noref]')")
+    p.add_argument("--csv", metavar="PATH", help="per-image CSV (default: <pred>/metrics_<convention>.csv, "
+                   "or metrics_<measure>.csv without --target)")
 
 
 def _add_export(sub: argparse._SubParsersAction) -> None:

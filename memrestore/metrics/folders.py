@@ -1,7 +1,8 @@
 """Metrics over folders of restored images (``memrestore eval``): against a folder of references
 matched by file name, or against a dataset as it is distributed (``layout``: the readers training
 uses, e.g. Rain100L's ``rain-1.png`` / ``norain-1.png``), where each restored file carries the name of
-the degraded image it came from. Pairs with a shadow mask (ISTD) also get the ISTD LAB errors."""
+the degraded image it came from. Pairs with a shadow mask (ISTD) also get the ISTD LAB errors. A
+no-reference measure (``noreference.py``) scores the restored images alone, with or without references."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from ..errors import MemrestoreError
 from ..io import list_images, read_image
 from ..io.atomic import atomic_write_text
 from . import psnr_ssim
+from .noreference import no_reference_measure, score_image_file
 from .shadow import REGIONS, ShadowMAE, shadow_lab_errors
 
 
@@ -41,10 +43,20 @@ def scoring_pairs(pred_dir: str | Path, target: str | Path, layout: str | None =
     return pairs
 
 
-def evaluate_folders(pred_dir: str | Path, target: str | Path, convention: str = "rgb", crop_border: int = 0,
-                     layout: str | None = None, **options) -> list[dict]:
+def evaluate_folders(pred_dir: str | Path, target: str | Path | None, convention: str = "rgb", crop_border: int = 0,
+                     layout: str | None = None, no_reference: str | None = None, **options) -> list[dict]:
     """One row per image (``name``, ``psnr``, ``ssim``; with shadow masks also ``mae_all``,
-    ``mae_non_shadow``, ``mae_shadow``: the ISTD LAB errors)."""
+    ``mae_non_shadow``, ``mae_shadow``: the ISTD LAB errors; with ``no_reference`` also that measure
+    of the restored image). Without ``target``: every image of ``pred_dir``, scored by the
+    ``no_reference`` measure alone."""
+    measure = no_reference_measure(no_reference) if no_reference else None
+    if target is None:
+        if measure is None:
+            raise MemrestoreError(f"{pred_dir}: nothing to score against; give references or a no-reference measure")
+        images = list_images(Path(pred_dir)) if Path(pred_dir).is_dir() else []
+        if not images:
+            raise MemrestoreError(f"{pred_dir}: no images to score")
+        return [{"name": path.stem, measure.name: score_image_file(path, measure)} for path in images]
     rows = []
     for pair in scoring_pairs(pred_dir, target, layout, **options):
         pred, reference = read_image(pair.input).pixels, read_image(pair.target).pixels
@@ -60,6 +72,8 @@ def evaluate_folders(pred_dir: str | Path, target: str | Path, convention: str =
             errors = shadow_lab_errors(pred, reference, read_image(pair.mask).pixels)
             row.update({f"mae_{region}": errors.mae(region) for region in REGIONS})
             row["_shadow"] = errors
+        if measure is not None:
+            row[measure.name] = score_image_file(pair.input, measure)
         rows.append(row)
     return rows
 

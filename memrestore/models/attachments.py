@@ -47,10 +47,11 @@ class MemoryAttachment(nn.Module):
 class ItemAttachment(MemoryAttachment):
     """MGID / MNAD item memory; ``items=0`` keeps only BSW (the no-memory ablation arm)."""
 
-    def __init__(self, channels: int, items: int = 10, seed: int = 0, init: str = "random", compactness: float = 0.1,
-                 separateness: float = 0.1, bsw: float = 0.0, bsw_warmup: int = 50, bsw_fraction: float = 1 / 3) -> None:
+    def __init__(self, channels: int, items: int = 10, seed: int = 0, init: str = "random", restart: int = 0,
+                 compactness: float = 0.1, separateness: float = 0.1, bsw: float = 0.0, bsw_warmup: int = 50,
+                 bsw_fraction: float = 1 / 3) -> None:
         super().__init__()
-        self.memory = ItemMemory(items, channels, seed, init) if items > 0 else None
+        self.memory = ItemMemory(items, channels, seed, init, restart) if items > 0 else None
         self.fuse = zero_conv(2 * channels, channels) if self.memory is not None else None
         self.bsw = BackgroundSelectiveWhitening(channels, bsw_warmup, bsw_fraction) if bsw > 0 else None
         self.weights = {"compactness": compactness, "separateness": separateness, "bsw": bsw}

@@ -138,16 +138,26 @@ def hierarchical_regularisers(readout: MemoryReadout, items: torch.Tensor, weigh
 class ItemMemory(nn.Module):
     """K unit-norm items of dimension C with MNAD's read and update. ``init``: ``random`` (MNAD:
     Gaussian, normalised) or ``queries`` (the first training batch's queries at K seeded positions,
-    so every item starts where some features are: a remedy for all queries choosing one item)."""
+    so every item starts where some features are: a remedy for all queries choosing one item).
 
-    def __init__(self, items: int, dim: int, seed: int = 0, init: str = "random") -> None:
+    ``restart`` > 0 re-seeds an item that no query chose in ``restart`` consecutive updates at the
+    query its nearest item serves worst (lowest best similarity), like the restarts of unused codebook
+    vectors in vector quantisers (Dhariwal et al., Jukebox, 2020; Zeghidour et al., SoundStream, 2021): MNAD's
+    update moves only chosen items, so once every query prefers one item the others never move again
+    (the collapse measured in RESULTS.md). 0 is MNAD as published."""
+
+    def __init__(self, items: int, dim: int, seed: int = 0, init: str = "random", restart: int = 0) -> None:
         super().__init__()
         if init not in ("random", "queries"):
             raise ValueError(f"memory init must be random or queries, got {init!r}")
-        self.seed = seed
+        if restart < 0:
+            raise ValueError(f"memory restart must be >= 0 updates, got {restart}")
+        self.seed, self.restart = seed, restart
         generator = torch.Generator().manual_seed(seed)
         self.register_buffer("items", F.normalize(torch.randn(items, dim, generator=generator), dim=1))
         self.register_buffer("initialised", torch.tensor(init == "random"))
+        if restart:  # only then: checkpoints of MNAD's memory keep their keys
+            self.register_buffer("idle", torch.zeros(items, dtype=torch.long))
 
     @torch.no_grad()
     def initialise_from(self, queries: torch.Tensor) -> None:
@@ -169,7 +179,8 @@ class ItemMemory(nn.Module):
 
     @torch.no_grad()
     def update(self, queries: torch.Tensor) -> None:
-        """Move each item towards the queries that chose it (MNAD eq. 4-5), then re-normalise."""
+        """Move each item towards the queries that chose it (MNAD eq. 4-5), then re-normalise; with
+        ``restart``, re-seed the items idle for that many updates."""
         queries = queries.detach().float()
         scores = queries @ self.items.t()  # (N, K)
         nearest = scores.argmax(dim=1)
@@ -178,3 +189,10 @@ class ItemMemory(nn.Module):
         chosen = F.one_hot(nearest, self.items.shape[0]).to(queries.dtype)  # (N, K): query t chose item k
         shift = (over_queries * chosen).t() @ queries  # (K, C)
         self.items.copy_(F.normalize(self.items + shift, dim=1))
+        if self.restart:
+            self.idle.copy_(torch.where(chosen.sum(dim=0) > 0, 0, self.idle + 1))
+            dead = (self.idle >= self.restart).nonzero().flatten()
+            if dead.numel():
+                worst = scores.max(dim=1).values.topk(min(dead.numel(), queries.shape[0]), largest=False).indices
+                self.items[dead[: worst.numel()]] = queries[worst]
+                self.idle[dead] = 0

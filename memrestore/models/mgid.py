@@ -35,11 +35,12 @@ class MGIDNet(UNet):
 
     def __init__(
         self, width: int = 24, depths: list[int] | None = None, middle: int = 2, in_channels: int = 3,
-        memory_items: int = 10, memory_seed: int = 0, memory_init: str = "random", compactness: float = 0.1,
-        separateness: float = 0.1, bsw: float = 0.0, bsw_warmup: int = 50, bsw_fraction: float = 1 / 3,
+        memory_items: int = 10, memory_seed: int = 0, memory_init: str = "random", memory_restart: int = 0,
+        compactness: float = 0.1, separateness: float = 0.1, bsw: float = 0.0, bsw_warmup: int = 50,
+        bsw_fraction: float = 1 / 3,
     ) -> None:
         memory = {"kind": "items", "items": memory_items, "seed": memory_seed, "init": memory_init,
-                  "compactness": compactness, "separateness": separateness, "bsw": bsw, "bsw_warmup": bsw_warmup,
+                  "restart": memory_restart, "compactness": compactness, "separateness": separateness, "bsw": bsw, "bsw_warmup": bsw_warmup,
                   "bsw_fraction": bsw_fraction}
         super().__init__(width, depths, middle, in_channels, memories={"bottleneck": memory})
 

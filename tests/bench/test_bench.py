@@ -61,13 +61,16 @@ def test_quality_suite_reports_and_reuses_finished_runs(tmp_path, paired_root):
     assert f"fast-s0-{run_key(suite, 'fast', 0)}" in folders
 
 
-def test_an_equal_time_budget_is_calibrated_to_steps(tmp_path, paired_root):
-    path = write_suite(tmp_path, paired_root, budget={"minutes": 0.05}, methods={"unet": {"set": TINY_UNET}})
+def test_an_equal_time_budget_is_calibrated_to_steps_by_the_median_over_seeds(tmp_path, paired_root):
+    path = write_suite(tmp_path, paired_root, budget={"minutes": 0.05}, seeds=[0, 1, 2], methods={"unet": {"set": TINY_UNET}})
     done = bench(path, tmp_path)
     assert done.returncode == 0, done.stderr
-    (run,) = json.loads((tmp_path / "out" / "tiny.json").read_text())["runs"]
-    assert run["calibrated_steps_per_s"] > 0 and run["steps"] == max(10, int(3 * run["calibrated_steps_per_s"]))
-    assert 0 < run["cpu_share"] <= 1.5 and "cores" in run["machine"]  # what the timing ran on, and how alone
+    runs = json.loads((tmp_path / "out" / "tiny.json").read_text())["runs"]
+    speeds = runs[0]["calibrations"]
+    assert len(speeds) == 3 and all(s > 0 for s in speeds)  # one calibration per seed, each kept with its run
+    assert all(r["calibrations"] == speeds and r["calibrated_steps_per_s"] == sorted(speeds)[1] for r in runs)
+    assert all(r["steps"] == max(10, int(3 * sorted(speeds)[1])) for r in runs)  # every seed: the same steps
+    assert all(0 < r["cpu_share"] <= 1.5 and "cores" in r["machine"] for r in runs)  # what the timing ran on, how alone
 
 
 def test_an_equal_steps_control_trains_the_steps_of_another_method(tmp_path, paired_root):
@@ -98,6 +101,32 @@ def test_an_interrupted_run_resumes_instead_of_restarting(tmp_path, paired_root)
     (run / "bench.json").unlink()  # as if killed after training, before scoring
     assert bench(path, tmp_path).returncode == 0
     assert json.loads((run / "bench.json").read_text())["scores"] == before["scores"]
+
+
+def test_a_timelapse_suite_trains_on_repeated_scenes_and_scores_held_out_scenes(tmp_path, timelapse_root):
+    tiny_mgid = ["model.width=8", "model.depths=[1]", "model.middle=1", "model.bsw_warmup=1",
+                 "data.train.patch_size=16", "data.train.frames=2"]
+    path = write_suite(tmp_path, timelapse_root, tests={"held out": {"root": str(timelapse_root), "layout": "gtrain",
+                                                                      "include": "s2_*", "convention": "y-matlab"}},
+                       train=[{"root": str(timelapse_root), "layout": "timelapse", "include": "s[01]", "repeat": 2}],
+                       methods={"plain": {"recipe": "mgid/derain_timelapse_cpu", "set": [*tiny_mgid, "model.memory_items=0"]},
+                                "mgid": {"recipe": "mgid/derain_timelapse_cpu", "set": [*tiny_mgid, "model.memory_restart=2"]}},
+                       baseline="plain")
+    done = bench(path, tmp_path)
+    assert done.returncode == 0, done.stderr
+    scenes = sorted(p.name for p in (tmp_path / "work" / "train-data").iterdir())
+    assert scenes == ["0-s0", "0-s1", "0.1-s0", "0.1-s1"]  # held-out scene s2 never trained on, the others twice
+    report = json.loads((tmp_path / "out" / "tiny.json").read_text())
+    assert [len(r["scores"]["held out"]) for r in report["runs"]] == [4, 4]  # s2's four frames against its clean frame
+    validation = sorted(p.name for p in (tmp_path / "work" / "tests" / "held_out" / "input").iterdir())
+    assert validation == [f"s2_frame_{i:03d}.png" for i in range(4)]  # the curve saw the held-out frames only
+    mixed = write_suite(tmp_path, timelapse_root, train=[{"root": str(timelapse_root), "layout": "timelapse"},
+                                                         {"root": str(timelapse_root)}])
+    with pytest.raises(ConfigError, match="mix time-lapse scenes and pairs"):
+        load_suite(mixed)
+    paired_method = write_suite(tmp_path, timelapse_root, train=[{"root": str(timelapse_root), "layout": "timelapse"}])
+    with pytest.raises(ConfigError, match="data.train.type is 'paired' but the train sources are time-lapse scenes"):
+        load_suite(paired_method)
 
 
 @pytest.mark.parametrize("changes, message", [

@@ -45,6 +45,22 @@ def test_update_moves_items_towards_their_queries_and_keeps_unit_norm():
     torch.testing.assert_close(memory.items[[0, 1, 3]], before[[0, 1, 3]])  # items nobody chose stay
 
 
+def test_restart_reseeds_items_no_query_chose_at_the_worst_served_queries():
+    memory = ItemMemory(4, 8, seed=1, restart=2)
+    before = memory.items.clone()
+    queries = F.normalize(before[2] + 0.3 * torch.randn(10, 8, generator=torch.Generator().manual_seed(1)), dim=1)
+    assert bool(((queries @ before.t()).argmax(dim=1) == 2).all())  # every query chose item 2
+    memory.update(queries)  # items 0, 1, 3 idle for one update: not yet restarted
+    torch.testing.assert_close(memory.items[[0, 1, 3]], before[[0, 1, 3]])
+    assert memory.idle.tolist() == [1, 1, 0, 1]
+    served = (queries @ memory.items.t()).max(dim=1).values
+    memory.update(queries)  # idle for two updates: re-seeded at the three worst-served queries
+    worst = served.argsort()[:3]
+    torch.testing.assert_close(memory.items[[0, 1, 3]], queries[worst])
+    assert memory.idle.tolist() == [0, 0, 0, 0]
+    assert "idle" not in ItemMemory(4, 8).state_dict()  # MNAD's memory (restart 0) keeps its checkpoint keys
+
+
 def test_update_is_off_at_eval_and_deterministic_given_a_seed():
     x = torch.rand(2, 3, 16, 16)
     a, b = build_model("mgid", memory_seed=3, **TINY), build_model("mgid", memory_seed=3, **TINY)
@@ -93,17 +109,6 @@ def test_bsw_mask_selects_entries_that_vary_across_scenes_not_frames():
     assert bsw.ready and float(loss) > 0
     assert bsw.mask[0, 1] and not bsw.mask[2, 3] and int(bsw.mask.sum()) == 1
     assert float(bsw(torch.randn(2, 4, 8, 8), None)) > 0  # once built, the mask needs no groups
-
-
-@pytest.fixture
-def timelapse_root(tmp_path):
-    from memrestore.data.synth import synthesize_pairs
-
-    rng = np.random.default_rng(0)
-    for i in range(3):
-        write_image(tmp_path / "clean" / f"s{i}.png", smooth_image(rng, 40, 40))
-    synthesize_pairs(tmp_path / "clean", tmp_path / "tl", "timelapse", frames=4)
-    return tmp_path / "tl"
 
 
 def test_timelapse_training_feeds_scene_groups_to_bsw(tmp_path, timelapse_root):
