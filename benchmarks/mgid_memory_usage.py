@@ -55,12 +55,13 @@ def usage_split(model: torch.nn.Module, dataset: PairedImageDataset) -> tuple[np
         cell = model.size_multiple  # the model pads at the bottom/right to (h, w) * cell
         padded = F.pad(rain, (0, w * cell - rain.shape[1], 0, h * cell - rain.shape[0]))
         fraction = F.avg_pool2d(padded[None, None], cell)[0, 0]
-        top = F.one_hot(weights.argmax(dim=-1), weights.shape[-1]).float()
+        nearest = weights.argmax(dim=-1)
+        top = F.one_hot(nearest, weights.shape[-1]).float()
         rain_use = rain_use + weights[fraction >= 0.2].sum(dim=0).numpy()
         background_use = background_use + weights[fraction == 0].sum(dim=0).numpy()
         rain_top = rain_top + top[fraction >= 0.2].sum(dim=0).numpy()
         background_top = background_top + top[fraction == 0].sum(dim=0).numpy()
-        winners.update(weights.argmax(dim=-1).unique().tolist())
+        winners.update(nearest.unique().tolist())
     return (np.asarray(rain_use), np.asarray(background_use), np.asarray(rain_top), np.asarray(background_top),
             len(winners))
 

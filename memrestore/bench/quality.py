@@ -69,8 +69,12 @@ def _source_links(source: Source, index: int, work: Path) -> list[list[tuple[Pat
                 for scene in read_timelapse(str(root)) if fnmatch.fnmatch(scene.name, source.include)]
     pairs = read_layout("paired", str(root)) if source.synth is not None else \
         selected_pairs(source.root, source.layout, source.include)
-    return [[(path, Path(kind) / f"{pair.name}{path.suffix}") for kind, path in (("input", pair.input), ("target", pair.target))]
-            for pair in pairs]
+    return [_pair_links(pair) for pair in pairs]
+
+
+def _pair_links(pair: Pair) -> list[tuple[Path, Path]]:
+    """A pair's (file, ``input/NAME`` or ``target/NAME`` link path) in a paired folder."""
+    return [(path, Path(kind) / f"{pair.name}{path.suffix}") for kind, path in (("input", pair.input), ("target", pair.target))]
 
 
 def prepare_training_folder(suite: Suite, work: Path) -> Path:
@@ -95,8 +99,8 @@ def test_folder(suite: Suite, name: str, work: Path) -> tuple[str, Path]:
         return test.layout, Path(test.root)
     folder = work / "tests" / "".join(c if c.isalnum() else "_" for c in name)
     for pair in selected_pairs(test.root, test.layout, test.include):
-        for kind, path in (("input", pair.input), ("target", pair.target)):
-            _link(path, folder / kind / f"{pair.name}{path.suffix}")
+        for path, relative in _pair_links(pair):
+            _link(path, folder / relative)
     return "paired", folder
 
 

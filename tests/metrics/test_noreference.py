@@ -32,7 +32,7 @@ def photos():
 def test_brisque_rates_the_photo_above_its_noisy_and_blurred_copies(photos):
     scores = {name: noreference.brisque(image) for name, image in photos.items()}
     assert scores["clean"] < scores["noisy"] - 10 and scores["clean"] < scores["blurred"] - 10, scores
-    assert noreference.brisque(photos["clean"]) == scores["clean"]  # deterministic
+    assert noreference.brisque(photos["clean"]) == pytest.approx(scores["clean"], abs=1e-6)  # reproducible (last bits vary)
 
 
 def test_eval_scores_a_folder_without_references_and_beside_psnr(tmp_path, photos):
