@@ -87,11 +87,16 @@ class ModelConfig:
 @dataclass
 class LossConfig:
     """One weighted loss term; options go to the loss constructor. ``stages``: apply the term to
-    every stage output of a multi-stage model (``all``, MPRNet's recipe) or to the final one only."""
+    every stage output of a multi-stage model (``all``, MPRNet's recipe) or to the final one only.
+    ``start`` (a fraction of the iterations) and ``every``: use the term from ``start`` on, on every
+    k-th step only, weight x k on those steps, to afford an expensive term (e.g. a VGG contrastive
+    loss) on a CPU (``engine/schedule.py``; 0 and 1 = every step, as in the papers)."""
 
     name: str = "charbonnier"
     weight: float = 1.0
     stages: Literal["all", "final"] = "all"
+    start: float = bounds(0.0, 0.0, 1.0)
+    every: int = bounds(1, 1)
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -211,7 +216,7 @@ class Config:
 # Sections whose extra keys are component options rather than fields.
 _COMPONENT_SECTIONS = {
     ModelConfig: ("name", "spn"),
-    LossConfig: ("name", "weight", "stages"),
+    LossConfig: tuple(f.name for f in dataclasses.fields(LossConfig) if f.name != "options"),
     DatasetConfig: tuple(f.name for f in dataclasses.fields(DatasetConfig) if f.name != "options"),
 }
 

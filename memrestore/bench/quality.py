@@ -15,8 +15,10 @@ N runs at a time in separate processes.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import fnmatch
 import json
+import math
 import multiprocessing
 import os
 import time
@@ -105,17 +107,30 @@ def test_folder(suite: Suite, name: str, work: Path) -> tuple[str, Path]:
 
 
 def steps_per_second(config: Config, warmup: int = 30, steps: int = 60, repeats: int = 3) -> float:
-    """Average training steps per second of a run of ``config``. A term that starts part-way (MCLIR's
-    SPN from ``model.spn.start`` of the iterations) is timed both ways and weighted by the share of
-    steps it is on, so an SPN run is given the time of the plain runs it is compared with."""
-    spn = config.model.spn
-    if not spn.enabled or spn.start == 0:
-        return _measured_rate(config, warmup, steps, repeats)
-    plain = copy.deepcopy(config)
-    plain.model.spn.enabled = False
-    seconds_per_step = spn.start / _measured_rate(plain, warmup, steps, repeats) + \
-        (1 - spn.start) / _measured_rate(config, warmup, steps, repeats)
+    """Average training steps per second of a run of ``config``. Terms that start part-way (MCLIR's
+    SPN from ``model.spn.start``, a loss from ``train.losses[].start``) split the run into phases;
+    each phase is timed with its terms on and weighted by its share of the steps, so a run with an
+    expensive late term is given the time of the plain runs it is compared with."""
+    phases = training_phases(config)
+    seconds_per_step = sum(share / _measured_rate(phase, warmup, steps, repeats) for share, phase in phases)
     return 1.0 / seconds_per_step
+
+
+def training_phases(config: Config) -> list[tuple[float, Config]]:
+    """(share of the steps, a config with that phase's terms on from its first step) for each phase
+    between the starts of the run's scheduled terms; one phase, ``config`` itself, when every term
+    runs from the start."""
+    spn = config.model.spn
+    starts = sorted({0.0, *(loss.start for loss in config.train.losses), *([spn.start] if spn.enabled else [])})
+    if starts == [0.0]:
+        return [(1.0, config)]
+    phases = []
+    for begin, end in zip(starts, [*starts[1:], 1.0]):
+        phase = copy.deepcopy(config)
+        phase.train.losses = [dataclasses.replace(loss, start=0.0) for loss in config.train.losses if loss.start <= begin]
+        phase.model.spn = dataclasses.replace(spn, enabled=spn.enabled and spn.start <= begin, start=0.0)
+        phases.append((end - begin, phase))
+    return phases
 
 
 def _measured_rate(config: Config, warmup: int, steps: int, repeats: int) -> float:
@@ -138,7 +153,10 @@ def _measured_rate(config: Config, warmup: int, steps: int, repeats: int) -> flo
         trainer.fit()
         return time.perf_counter() - start
 
-    short = max(1, steps // 6)
+    # whole periods of the terms applied on every k-th step, so every timing holds the same share of them
+    period = math.lcm(*(loss.every for loss in config.train.losses), config.model.spn.every if config.model.spn.enabled else 1)
+    steps = -(-steps // period) * period
+    short = -(-max(1, steps // 6) // period) * period
     rates = []
     for _ in range(repeats):
         brief, full = seconds(short), seconds(short + steps)

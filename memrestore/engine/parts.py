@@ -22,29 +22,34 @@ from ..losses import build_loss
 from ..models import model_from_config
 from ..models.interface import RestorationModel
 from .ema import ModelEMA
-from .schedule import lr_multiplier
+from .schedule import TermSchedule, lr_multiplier
 from .spn import SelfPriorNegatives
 
 
 class LossSet(nn.Module):
     """Weighted sum of the configured loss terms (each on every stage output or on the final one),
-    plus whatever ``auxiliary_losses()`` the model reports for its last forward pass (already weighted)."""
+    plus whatever ``auxiliary_losses()`` the model reports for its last forward pass (already weighted).
+    Given the optimizer ``step``, a term with a schedule (``start``/``every``) counts only on its steps,
+    weighted x ``every`` there; without a step every term counts at its plain weight."""
 
     def __init__(self, config: Config) -> None:
         super().__init__()
-        self.specs = [(loss.name, loss.weight, loss.stages) for loss in config.train.losses]
+        self.specs = [(loss.name, loss.weight, loss.stages, TermSchedule.of(loss.start, loss.every, config.train.iterations))
+                      for loss in config.train.losses]
         self.terms = nn.ModuleList(build_loss(loss.name, **loss.options) for loss in config.train.losses)
 
     def forward(self, outputs: Any, target: torch.Tensor, degraded: torch.Tensor,
-                model: RestorationModel | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+                model: RestorationModel | None = None, step: int | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         stages = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
         total = torch.zeros((), device=target.device)
         parts: dict[str, torch.Tensor] = {}
-        for (name, weight, which), term in zip(self.specs, self.terms):
+        for (name, weight, which, schedule), term in zip(self.specs, self.terms):
+            if step is not None and not schedule.active(step):
+                continue
             used = stages if which == "all" else stages[-1:]
             value = sum(term(stage.float(), target, degraded) for stage in used)
             parts[name] = parts.get(name, 0.0) + value.detach()
-            total = total + weight * value
+            total = total + weight * (schedule.scale if step is not None else 1) * value
         for name, value in (model.auxiliary_losses() if model is not None else {}).items():
             parts[name] = value.detach()
             total = total + value

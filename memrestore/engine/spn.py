@@ -22,7 +22,6 @@ k-th step only (weight scaled by k), an option of ours, not of the paper.
 from __future__ import annotations
 
 import copy
-import math
 
 import torch
 from torch import nn
@@ -30,6 +29,7 @@ from torch import nn
 from ..config import SPNConfig
 from ..losses.features import MCLIR_LAYERS, build_feature_extractor
 from ..models import final_output
+from .schedule import TermSchedule
 
 
 class SelfPriorNegatives(nn.Module):
@@ -38,7 +38,7 @@ class SelfPriorNegatives(nn.Module):
     def __init__(self, model: nn.Module, config: SPNConfig, total_iterations: int) -> None:
         super().__init__()
         self.config = config
-        self.start_step = int(math.ceil(config.start * total_iterations))
+        self.schedule = TermSchedule.of(config.start, config.every, total_iterations)
         self.negatives = nn.ModuleList(copy.deepcopy(model).requires_grad_(False).eval() for _ in config.intervals)
         self.phi = build_feature_extractor(config.features, config.feature_weights, layers=MCLIR_LAYERS)
 
@@ -48,17 +48,18 @@ class SelfPriorNegatives(nn.Module):
     def active(self, step: int) -> bool:
         """Whether the SPN term is used at (0-based) optimizer step ``step``: from ``start`` on, every
         ``every``-th step."""
-        return step >= self.start_step and (step - self.start_step) % self.config.every == 0
+        return self.schedule.active(step)
 
     @torch.no_grad()
     def refresh(self, step: int, model: nn.Module) -> None:
         """After optimizer step ``step`` (1-based): update every negative whose interval divides it.
         The first update happens when training reaches ``start``."""
-        if step < self.start_step:
+        start = self.schedule.start_step
+        if step < start:
             return
         current = dict(model.named_parameters())
         for interval, negative in zip(self.config.intervals, self.negatives):
-            if step != self.start_step and (step - self.start_step) % interval:
+            if step != start and (step - start) % interval:
                 continue
             for name, parameter in negative.named_parameters():
                 parameter.mul_(self.config.decay).add_(current[name].detach(), alpha=1.0 - self.config.decay)
@@ -81,7 +82,7 @@ class SelfPriorNegatives(nn.Module):
             levels = [level.split(batch) for level in self.phi(torch.cat(references))]
         to_negatives = [torch.stack([(anchor[l] - levels[l][k]).abs().mean() for k in range(len(negatives))]).mean()
                         for l in range(len(weights))]
-        scale = self.config.weight * self.config.every
+        scale = self.config.weight * self.schedule.scale
         if self.config.form == "subtractive":
             return -scale * sum(w * d for w, d in zip(weights, to_negatives))
         positive = [(anchor[l] - levels[l][-1]).abs().mean() for l in range(len(weights))]

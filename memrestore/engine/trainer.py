@@ -346,7 +346,7 @@ class Trainer:
                 with autocast:
                     outputs = self.net(degraded)
                     negatives = self.spn.negative_outputs(degraded) if self.spn and self.spn.active(self.step) else None
-                loss, parts = self.losses(outputs, target, degraded, self.model)
+                loss, parts = self.losses(outputs, target, degraded, self.model, step=self.step)
                 if negatives is not None:
                     spn_loss = self.spn.loss(final_output(outputs).float(), target, negatives)
                     parts["spn"] = spn_loss.detach()

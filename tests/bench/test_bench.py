@@ -11,6 +11,7 @@ import yaml
 
 from memrestore.bench.suite import load_suite, run_key
 from memrestore.errors import ConfigError
+from memrestore.recipes import load_config
 
 from tests.helpers import run_cli
 
@@ -209,7 +210,7 @@ def test_calibration_leaves_out_what_each_fit_call_costs_besides_its_steps(monke
             self.step = self.config.train.iterations
 
     monkeypatch.setattr(quality, "Trainer", Trainer)
-    config = SimpleNamespace(train=SimpleNamespace(iterations=0, checkpoint_every=0), data=SimpleNamespace(val=None),
+    config = SimpleNamespace(train=SimpleNamespace(iterations=0, checkpoint_every=0, losses=[]), data=SimpleNamespace(val=None),
                              model=SimpleNamespace(spn=SimpleNamespace(enabled=False, start=0.1)))
     assert 80 < quality.steps_per_second(config, warmup=5, steps=30, repeats=3) < 120
 
@@ -217,15 +218,33 @@ def test_calibration_leaves_out_what_each_fit_call_costs_besides_its_steps(monke
 def test_an_spn_run_is_calibrated_with_the_share_of_steps_it_idles(monkeypatch):
     """SPN starts at 10 % of the steps: at 10 steps/s without it and 5 with it, a run averages
     1 / (0.1 / 10 + 0.9 / 5) steps/s, not 5 (which would give it 5 % less time than a plain run)."""
-    from types import SimpleNamespace
-
     from memrestore.bench import quality
 
     monkeypatch.setattr(quality, "_measured_rate", lambda config, *_: 5.0 if config.model.spn.enabled else 10.0)
-    config = SimpleNamespace(model=SimpleNamespace(spn=SimpleNamespace(enabled=True, start=0.1)))
+    config = load_config(None, ["model.spn.enabled=true", "model.spn.start=0.1"])
     assert quality.steps_per_second(config) == pytest.approx(1 / (0.1 / 10 + 0.9 / 5))
     config.model.spn.start = 0.0
     assert quality.steps_per_second(config) == 5.0
+
+
+def test_a_run_with_late_terms_is_calibrated_phase_by_phase(monkeypatch):
+    """SPN from 10 % and a second loss from 50 % of the steps: three phases, each timed with the terms
+    it has, from its first step (a plain step 0.1 s, SPN +0.1 s, the contrastive term +0.2 s)."""
+    from memrestore.bench import quality
+
+    timed = []
+
+    def rate(config, *_):
+        assert all(loss.start == 0 for loss in config.train.losses) and config.model.spn.start == 0
+        timed.append(([loss.name for loss in config.train.losses], config.model.spn.enabled))
+        return 1 / (0.1 + 0.1 * config.model.spn.enabled + 0.2 * (len(config.train.losses) == 2))
+
+    monkeypatch.setattr(quality, "_measured_rate", rate)
+    config = load_config(None, ["model.spn.enabled=true", "model.spn.start=0.1",
+                                "train.losses=[{name: l1}, {name: contrastive, start: 0.5, every: 4}]"])
+    assert quality.steps_per_second(config) == pytest.approx(1 / (0.1 * 0.1 + 0.4 * 0.2 + 0.5 * 0.4))
+    assert timed == [(["l1"], False), (["l1"], True), (["l1", "contrastive"], True)]
+    assert config.train.losses[1].start == 0.5 and config.model.spn.start == 0.1  # the run's own config unchanged
 
 
 def test_runs_side_by_side_are_calibrated_alone_with_their_threads(tmp_path, paired_root):

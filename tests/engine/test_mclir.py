@@ -37,7 +37,7 @@ def config_for(tmp_path, paired_root, name="spn", model=UNET, **extra):
 def test_refresh_follows_the_formula_and_the_intervals():
     model = torch.nn.Linear(2, 2)
     spn = SelfPriorNegatives(model, SPNConfig(enabled=True, intervals=[1, 3], start=0.5, decay=0.1), total_iterations=4)
-    assert spn.start_step == 2 and not spn.active(1) and spn.active(2)
+    assert spn.schedule.start_step == 2 and not spn.active(1) and spn.active(2)
     initial = [n.weight.clone() for n in spn.negatives]
     with torch.no_grad():
         model.weight.add_(1.0)

@@ -51,6 +51,25 @@ def test_loss_set_is_the_weighted_sum(paired_root):
     assert torch.allclose(parts["l1"], (output - target).abs().mean())
 
 
+def test_scheduled_term_counts_on_its_steps_only_with_its_weight_scaled(paired_root):
+    # 10 iterations, start 0.3 -> from step 3, every 3rd step: steps 3, 6, 9, weight 2 x 3 there
+    losses = LossSet(config_for(paired_root, **{"train.losses": [
+        {"name": "l1", "weight": 2.0, "start": 0.3, "every": 3}, {"name": "charbonnier"}]}))
+    output, target = torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 8)
+    l1 = (output - target).abs().mean()
+    used = []
+    for step in range(10):
+        total, parts = losses(output, target, output, step=step)
+        if "l1" in parts:
+            used.append(step)
+            assert torch.allclose(total, 6.0 * l1 + parts["charbonnier"])
+        else:
+            assert torch.allclose(total, parts["charbonnier"])
+    assert used == [3, 6, 9]
+    total, parts = losses(output, target, output)  # no step (e.g. scoring a model): every term, plain weight
+    assert torch.allclose(total, 2.0 * l1 + parts["charbonnier"])
+
+
 def test_rng_state_round_trip_through_a_state_file(tmp_path):
     seed_everything(7)
     save_state(tmp_path / "state.safetensors", {"rng": rng_state()})
