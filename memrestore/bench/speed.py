@@ -6,6 +6,7 @@ another's), all as ratios to the suite's baseline (else its first method)."""
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import statistics
@@ -18,9 +19,11 @@ from typing import Any, Callable
 import torch
 from tqdm import tqdm
 
+from ..config import Config
 from ..models import build_model, final_output
 from ..models.complexity import count_macs, count_parameters
-from .report import write_report
+from .quality import prepare_training_folder, steps_per_second
+from .report import machine, write_report
 from .suite import Suite, method_config
 
 
@@ -60,12 +63,25 @@ def training_timer(model: torch.nn.Module, bf16: bool = False, channels_last: bo
     return run
 
 
+def recipe_timer(config: Config) -> Callable[[], float]:
+    """A function timing one step of ``config``'s whole training recipe through ``memrestore train``'s
+    Trainer (its data pipeline, losses, SPN negatives, schedule and logging): seconds per step by the
+    quality benchmark's differential timing in a fresh run (``steps_per_second``, one round, 32 timed
+    steps: a whole number of periods of terms applied on every k-th step for any k dividing 32)."""
+
+    def run() -> float:
+        return 1.0 / steps_per_second(copy.deepcopy(config), warmup=10, steps=32, repeats=1)
+
+    return run
+
+
 def interleaved(timers: dict[Any, Callable[[], float]], rounds: int, steps: int) -> dict[Any, float]:
     """Median seconds of every timer over ``rounds`` interleaved rounds (training timers: the median
-    of ``steps`` steps per round), after one warm-up call each."""
+    of ``steps`` steps per round), after one warm-up call each (recipe timers warm up inside)."""
     samples: dict[Any, list[float]] = {key: [] for key in timers}
-    for run in timers.values():
-        run()
+    for key, run in timers.items():
+        if key[1] != "recipe":
+            run()
     for _ in tqdm(range(rounds), desc="speed rounds", unit="round"):
         for key, run in timers.items():
             repeats = steps if key[1] == "train" else 1
@@ -76,10 +92,15 @@ def interleaved(timers: dict[Any, Callable[[], float]], rounds: int, steps: int)
 CHILD = "memrestore.bench.speed"
 
 
-def peak_memory_gib(model: dict[str, Any], megapixels: float) -> float:
+VARIANTS = {"fp32": (False, False), "bf16": (True, False), "channels-last": (False, True)}  # (bf16 autocast, channels-last)
+VARIANT_NAMES = {"fp32": "", "bf16": ", bf16 autocast", "channels-last": ", channels-last"}
+VARIANT_SETTINGS = {"fp32": [], "bf16": ["train.amp=bf16"], "channels-last": ["train.channels_last=true"]}  # of a recipe
+
+
+def peak_memory_gib(model: dict[str, Any], megapixels: float, variant: str = "fp32") -> float:
     """Peak resident memory (GiB) of a fresh process that builds ``model`` and restores one image of
-    ``megapixels`` whole (fp32, no tiling)."""
-    spec = json.dumps({"model": model, "megapixels": megapixels})
+    ``megapixels`` whole (no tiling), as ``variant``."""
+    spec = json.dumps({"model": model, "megapixels": megapixels, "variant": variant})
     done = subprocess.run([sys.executable, "-m", CHILD, spec], capture_output=True, text=True)
     if done.returncode != 0:
         return float("nan")
@@ -91,50 +112,76 @@ def _child(spec_json: str) -> None:
 
     spec = json.loads(spec_json)
     torch.set_num_threads(2)
-    model = build_model(**spec["model"])
-    inference_timer(model, spec["megapixels"])()
+    bf16, channels_last = VARIANTS[spec.get("variant", "fp32")]
+    model = build_model(**spec["model"]).to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+    inference_timer(model, spec["megapixels"], bf16, channels_last)()
     print(json.dumps({"peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}))
 
 
-def run_speed(suite: Suite, out: Path, command: str, sizes: list[float], rounds: int = 3, steps: int = 5) -> list[dict]:
-    """The speed table of the suite's methods; written as ``<suite>_speed.{json,md}``."""
+def run_speed(suite: Suite, out: Path, command: str, sizes: list[float], rounds: int = 3, steps: int = 5,
+              variants: list[str] | None = None, work: Path | None = None) -> str:
+    """The speed table of the suite's methods, each in every variant (fp32, bf16 autocast,
+    channels-last); written as ``<suite>_speed[_<variants>].{json,md}``, whose name is returned. A
+    suite with training data also times each method's whole recipe through the Trainer on it (run
+    folders under ``work``), beside the bare model step: what its losses, SPN and data pipeline cost."""
     torch.set_num_threads(2)
+    variants = variants or ["fp32"]
+    train_root = prepare_training_folder(suite, work or Path("runs") / "bench" / suite.name) if suite.train else None
     sections = {m: method_config(suite, m, "unused", suite.seeds[0]).model for m in suite.methods}
     specs = {m: {"name": s.name, **s.options} for m, s in sections.items()}
     all_sizes = [0.262144, *sizes]
-    models, timers = {}, {}
+    models, timers, rows_of = {}, {}, {}
     for method, spec in specs.items():
-        torch.manual_seed(0)
-        models[method] = build_model(**spec)
-        if suite.methods[method].train:  # a learning-free baseline has no training step
-            timers[(method, "train")] = training_timer(models[method])
-        for size in all_sizes:
-            timers[(method, size)] = inference_timer(models[method], size)
+        for variant in variants:
+            bf16, channels_last = VARIANTS[variant]
+            name = method + VARIANT_NAMES[variant]
+            torch.manual_seed(0)
+            models[name] = build_model(**spec).to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+            rows_of[name] = (method, variant)
+            if suite.methods[method].train:  # a learning-free baseline has no training step
+                timers[(name, "train")] = training_timer(models[name], bf16, channels_last)
+                if train_root is not None:
+                    config = method_config(suite, method, train_root, suite.seeds[0], [
+                        f"output_dir={train_root.parent}", "name=speed", *VARIANT_SETTINGS[variant]])
+                    timers[(name, "recipe")] = recipe_timer(config)
+            for size in all_sizes:
+                timers[(name, size)] = inference_timer(models[name], size, bf16, channels_last)
     seconds = interleaved(timers, rounds, steps)
     largest = max(all_sizes)
     rows = []
-    for method, model in models.items():
-        row = {"method": method, "params_m": round(count_parameters(model) / 1e6, 3),
+    for name, model in models.items():
+        method, variant = rows_of[name]
+        row = {"method": name, "params_m": round(count_parameters(model) / 1e6, 3),
                "gmacs_256": round(count_macs(model) / 1e9, 2),
-               "train_steps_per_s": round(1 / seconds[(method, "train")], 2) if (method, "train") in seconds else None,
-               **{f"mp_per_s@{s:g}": round(s / seconds[(method, s)], 3) for s in all_sizes},
-               f"peak_gib@{largest:g}": round(peak_memory_gib(specs[method], largest), 2)}
+               "train_steps_per_s": round(1 / seconds[(name, "train")], 2) if (name, "train") in seconds else None,
+               "recipe_steps_per_s": round(1 / seconds[(name, "recipe")], 2) if (name, "recipe") in seconds else None,
+               **{f"mp_per_s@{s:g}": round(s / seconds[(name, s)], 3) for s in all_sizes},
+               f"peak_gib@{largest:g}": round(peak_memory_gib(specs[method], largest, variant), 2)}
         rows.append(row)
     reference = next((r for r in rows if r["method"] == suite.baseline), rows[0])
+    recipe_note = ("; recipe = each method's recipe through the Trainer on the suite's training data, "
+                   f"seed {suite.seeds[0]}") if train_root else ""
     ratio = lambda row, key: f"{row[key]} ({row[key] / reference[key]:.2f}x)" if row[key] and reference[key] else "-"
-    lines = [f"`{command}` (suite {suite.name}; random weights, fp32, 2 threads, median of {rounds} interleaved rounds; "
-             f"training = batch 4 x 96 x 96, L1, Adam; peak = resident memory of a fresh process restoring "
-             f"{largest:g} MP whole; ratios to {reference['method']}; torch {torch.__version__})", "",
+    lines = [f"`{command}` (suite {suite.name}; random weights, 2 threads, median of {rounds} interleaved rounds; "
+             f"training = batch 4 x 96 x 96, L1, Adam{recipe_note}; peak = resident memory of a fresh process restoring "
+             f"{largest:g} MP whole; ratios to {reference['method']}; {machine()})", "",
              "| method | params (M) | GMACs at 256x256 | " + " | ".join(f"MP/s at {s:.2g} MP" for s in all_sizes)
-             + f" | train steps/s | peak GiB at {largest:g} MP |",
-             "| --- | --- | --- | " + " | ".join("---" for _ in all_sizes) + " | --- | --- |"]
+             + " | train steps/s |" + (" recipe steps/s (Trainer) | Trainer vs bare step |" if train_root else "")
+             + f" peak GiB at {largest:g} MP |",
+             "| --- | --- | --- | " + " | ".join("---" for _ in all_sizes) + " | --- |" + (" --- | --- |" if train_root else "")
+             + " --- |"]
     for row in rows:
+        recipe = ""
+        if train_root:
+            overhead = f"{row['recipe_steps_per_s'] / row['train_steps_per_s']:.2f}x" if row["recipe_steps_per_s"] else "-"
+            recipe = f" {ratio(row, 'recipe_steps_per_s')} | {overhead} |"
         lines.append(f"| {row['method']} | {row['params_m']} | {row['gmacs_256']} | "
                      + " | ".join(ratio(row, f"mp_per_s@{s:g}") for s in all_sizes)
-                     + f" | {ratio(row, 'train_steps_per_s')} | {row[f'peak_gib@{largest:g}']} |")
-    write_report(out, f"{suite.name}_speed", {"command": command, "rounds": rounds, "torch": torch.__version__,
-                                               "rows": rows}, lines)
-    return rows
+                     + f" | {ratio(row, 'train_steps_per_s')} |{recipe} {row[f'peak_gib@{largest:g}']} |")
+    name = "_".join([f"{suite.name}_speed", *(v.replace("-", "_") for v in variants if v != "fp32")])
+    write_report(out, name, {"command": command, "rounds": rounds, "variants": variants, "machine": machine(),
+                             "rows": rows}, lines)
+    return name
 
 
 if __name__ == "__main__":  # the fresh process of peak_memory_gib

@@ -119,8 +119,9 @@ class Suite:
         return max(1, (os.cpu_count() or 1) // self.jobs)
 
 
-def load_suite(path: str | Path) -> Suite:
-    """Read and check a suite, including every method's training config."""
+def load_suite(path: str | Path, purpose: str = "quality") -> Suite:
+    """Read and check a suite, including every method's training config. A suite read for ``speed``
+    needs only its methods (a speed-only suite lists no training data or test sets)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: suite file not found")
@@ -129,10 +130,12 @@ def load_suite(path: str | Path) -> Suite:
     except Exception as exc:
         raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
     suite = from_dict(Suite, data, str(path))
-    if (suite.budget.minutes is None) == (suite.budget.steps is None):
+    if not suite.methods:
+        raise ConfigError(f"{path}: a suite needs methods")
+    if purpose == "quality" and (not suite.tests or not suite.train):
+        raise ConfigError(f"{path}: a quality suite needs tests and train sources (this one only serves bench speed)")
+    if purpose == "quality" and (suite.budget.minutes is None) == (suite.budget.steps is None):
         raise ConfigError(f"{path}: budget needs exactly one of minutes or steps, got {suite.budget}")
-    if not suite.methods or not suite.tests or not suite.train:
-        raise ConfigError(f"{path}: a suite needs methods, tests and train sources")
     if suite.baseline is not None and suite.baseline not in suite.methods:
         raise ConfigError(f"{path}: baseline {suite.baseline!r} is not one of the methods ({', '.join(suite.methods)})")
     if suite.curve is not None and suite.curve not in suite.tests:
@@ -154,7 +157,7 @@ def load_suite(path: str | Path) -> Suite:
         if method.steps_of and (suite.methods[method.steps_of].steps_of or not suite.methods[method.steps_of].train):
             raise ConfigError(f"{path}.methods.{name}: steps_of {method.steps_of!r} names a method without a budget of its own")
         config = method_config(suite, name, "checked-at-load", seed=suite.seeds[0])  # every option checked before work
-        if method.train and (config.data.train.type == "timelapse") != suite.train[0].scenes:
+        if method.train and suite.train and (config.data.train.type == "timelapse") != suite.train[0].scenes:
             raise ConfigError(f"{path}.methods.{name}: data.train.type is {config.data.train.type!r} but the train "
                               f"sources are {'time-lapse scenes' if suite.train[0].scenes else 'pairs'}")
     return suite

@@ -75,15 +75,18 @@ def run_configs(args: argparse.Namespace) -> int:
 def run_bench(args: argparse.Namespace) -> int:
     from ..bench.suite import load_suite
 
-    suite = load_suite(args.suite)  # every method's config checked before any work
+    suite = load_suite(args.suite, args.what)  # every method's config checked before any work
     out = Path(args.out)
     if args.what == "speed":
         from ..bench.speed import run_speed
 
-        sizes = " ".join(f"{s:g}" for s in args.sizes)
-        command = f"memrestore bench speed {args.suite} --sizes {sizes} --rounds {args.rounds}"
-        run_speed(suite, out, command, args.sizes, args.rounds)
-        print((out / f"{suite.name}_speed.md").read_text(encoding="utf-8"))
+        command = " ".join(["memrestore bench speed", args.suite, "--sizes", *(f"{s:g}" for s in args.sizes),
+                            "--rounds", str(args.rounds)])
+        if args.variants != ["fp32"]:
+            command += " --variants " + " ".join(args.variants)
+        name = run_speed(suite, out, command, args.sizes, args.rounds, variants=args.variants,
+                         work=Path(args.work) if args.work else None)
+        print((out / f"{name}.md").read_text(encoding="utf-8"))
         return 0
     from ..bench.quality import run_suite
 
@@ -178,12 +181,11 @@ def run_restore(args: argparse.Namespace) -> int:
 
 def run_eval(args: argparse.Namespace) -> int:
     from ..io.atomic import check_output_file
-    from ..metrics.folders import evaluate_folders, mean_row, score_columns, write_csv
+    from ..metrics.folders import check_scoring, evaluate_folders, mean_row, score_columns, write_csv
     from ..metrics.noreference import NO_REFERENCE
     from ..metrics.table import format_table
 
-    if args.target is None and not args.no_reference:
-        raise MemrestoreError("eval needs --target (references) or --no-reference MEASURE (no references)")
+    check_scoring(args.target, args.no_reference)  # before the CSV's default name, which depends on it
     if args.target is None and (args.layout or args.split):
         raise MemrestoreError("--layout and --split read the references of --target, which is missing")
     convention = args.convention if args.target is not None else "none"

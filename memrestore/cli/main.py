@@ -255,11 +255,13 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("what", choices=["quality", "speed"])
     p.add_argument("suite", metavar="SUITE.yaml", help="the suite (see benchmarks/suites/)")
     p.add_argument("--out", default="benchmarks/results", metavar="DIR", help="where reports go (default benchmarks/results)")
-    p.add_argument("--work", metavar="DIR", help="run folders (default runs/bench/<suite name>)")
+    p.add_argument("--work", metavar="DIR", help="run folders (default runs/bench/<suite name>; speed: of the recipe timings)")
     p.add_argument("--report-only", action="store_true", help="quality: report the finished runs, train nothing")
     p.add_argument("--sizes", type=float, nargs="*", default=[1.0, 4.0], metavar="MP",
                    help="speed: inference sizes in megapixels besides 512x512 (default 1 4)")
     p.add_argument("--rounds", type=POSITIVE, default=3, help="speed: interleaved rounds (default 3)")
+    p.add_argument("--variants", nargs="+", default=["fp32"], choices=["fp32", "bf16", "channels-last"],
+                   help="speed: every model also as bf16 autocast and/or channels-last (default fp32 only)")
 
 
 def _add_app(sub: argparse._SubParsersAction) -> None:

@@ -43,16 +43,21 @@ def scoring_pairs(pred_dir: str | Path, target: str | Path, layout: str | None =
     return pairs
 
 
+def check_scoring(target: str | Path | None, no_reference: str | None) -> None:
+    """Restorations are scored against references (``target``), by a no-reference measure, or both."""
+    if target is None and not no_reference:
+        raise MemrestoreError("eval needs --target (references) or --no-reference MEASURE (no references)")
+
+
 def evaluate_folders(pred_dir: str | Path, target: str | Path | None, convention: str = "rgb", crop_border: int = 0,
                      layout: str | None = None, no_reference: str | None = None, **options) -> list[dict]:
     """One row per image (``name``, ``psnr``, ``ssim``; with shadow masks also ``mae_all``,
     ``mae_non_shadow``, ``mae_shadow``: the ISTD LAB errors; with ``no_reference`` also that measure
     of the restored image). Without ``target``: every image of ``pred_dir``, scored by the
     ``no_reference`` measure alone."""
+    check_scoring(target, no_reference)
     measure = no_reference_measure(no_reference) if no_reference else None
     if target is None:
-        if measure is None:
-            raise MemrestoreError(f"{pred_dir}: nothing to score against; give references or a no-reference measure")
         images = list_images(Path(pred_dir)) if Path(pred_dir).is_dir() else []
         if not images:
             raise MemrestoreError(f"{pred_dir}: no images to score")

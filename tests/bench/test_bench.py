@@ -150,12 +150,32 @@ def test_a_bad_suite_is_one_line_before_any_work(tmp_path, paired_root, changes,
 
 def test_speed_table_side_by_side(tmp_path, paired_root):
     path = write_suite(tmp_path, paired_root)
-    done = run_cli("bench", "speed", str(path), "--sizes", "0.05", "--rounds", "1", "--out", str(tmp_path / "out"))
+    done = run_cli("bench", "speed", str(path), "--sizes", "0.05", "--rounds", "1", "--out", str(tmp_path / "out"),
+                   "--work", str(tmp_path / "work"))
     assert done.returncode == 0, done.stderr
     rows = json.loads((tmp_path / "out" / "tiny_speed.json").read_text())["rows"]
     assert [r["method"] for r in rows] == ["unet", "fast"]
     assert all(r["train_steps_per_s"] > 0 and r["mp_per_s@0.05"] > 0 and r["peak_gib@0.262144"] > 0 for r in rows)
-    assert "(1.00x)" in (tmp_path / "out" / "tiny_speed.md").read_text()
+    assert all(r["recipe_steps_per_s"] > 0 for r in rows)  # the whole recipe, through the Trainer on the suite's data
+    assert (tmp_path / "work" / "train-data" / "input").is_dir()
+    markdown = (tmp_path / "out" / "tiny_speed.md").read_text()
+    assert "(1.00x)" in markdown and "| recipe steps/s (Trainer) | Trainer vs bare step |" in markdown
+
+
+def test_a_speed_only_suite_times_every_variant_and_is_refused_for_quality(tmp_path, paired_root):
+    path = write_suite(tmp_path, paired_root, train=[], tests={})
+    done = run_cli("bench", "speed", str(path), "--sizes", "--rounds", "1", "--variants", "fp32", "bf16", "channels-last",
+                   "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "out" / "tiny_speed_bf16_channels_last.json").read_text())
+    assert report["variants"] == ["fp32", "bf16", "channels-last"]
+    assert [r["method"] for r in report["rows"]] == ["unet", "unet, bf16 autocast", "unet, channels-last",
+                                                    "fast", "fast, bf16 autocast", "fast, channels-last"]
+    assert all(r["train_steps_per_s"] > 0 and r["mp_per_s@0.262144"] > 0 and r["peak_gib@0.262144"] > 0 for r in report["rows"])
+    assert all(r["recipe_steps_per_s"] is None for r in report["rows"])  # no training data: the bare step only
+    assert report["command"] == f"memrestore bench speed {path} --sizes --rounds 1 --variants fp32 bf16 channels-last"
+    done = bench(path, tmp_path)
+    assert done.returncode == 2 and "needs tests and train sources" in done.stderr and done.stderr.count("\n") == 1
 
 
 def test_shipped_suites_load():
@@ -164,8 +184,10 @@ def test_shipped_suites_load():
     suites = sorted((Path(__file__).resolve().parents[2] / "benchmarks" / "suites").glob("*.yaml"))
     assert len(suites) >= 4
     for path in suites:
-        suite = load_suite(path)  # every method's config is built and checked
-        assert suite.baseline in suite.methods and len(suite.seeds) == 3
+        suite = load_suite(path, "speed")  # every method's config is built and checked
+        assert suite.baseline in suite.methods
+        if suite.tests:  # a quality suite
+            assert load_suite(path).tests and len(suite.seeds) == 3
 
 
 def test_the_machine_behind_a_timing_is_named():
