@@ -3,8 +3,8 @@
     .venv/bin/python -m benchmarks.defaults_speed [--megapixels 12] [--tasks derain dehaze ...]
 
 What a photographer runs, end to end: the command as installed (decoding, restoring with the default
-settings, encoding a PNG), one fresh process per task, so ``ru_maxrss`` is that run's peak resident
-memory (the whole process, Python and torch included). The photo is scikit-image's ``coffee``
+settings, encoding a PNG), one fresh process per task, so its peak resident
+memory (VmHWM: the whole process, Python and torch included) is that run's own. The photo is scikit-image's ``coffee``
 resized to the requested size. Writes defaults_speed.{json,md} into --out.
 """
 
@@ -25,12 +25,13 @@ from memrestore.pretrained import model_cards
 
 COMMAND = ".venv/bin/python -m benchmarks.defaults_speed"
 CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
+from memrestore.bench.report import peak_resident_gib
 from memrestore.cli.main import main
 start = time.perf_counter()
 code = main(sys.argv[1:])
 print(json.dumps({"code": code, "seconds": time.perf_counter() - start,
-                  "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}))
+                  "peak_rss_gib": peak_resident_gib()}))
 """
 
 

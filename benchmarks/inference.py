@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.inference [--sizes 1 4 12] [--max-memory 2GB] [--families ...] [--modes ...]
 
-Each configuration runs in a fresh subprocess, so its peak resident memory (ru_maxrss, the whole
+Each configuration runs in a fresh subprocess, so its peak resident memory (VmHWM, the whole
 process including the Python/torch runtime) is its own. Models are randomly initialised (speed and
 memory do not depend on the weights) in the sizes the recipes train. "tiled" picks the tile size from
 --max-memory. Throughput is megapixels restored per second, best of --repeats, after one warm-up on a
@@ -36,7 +36,8 @@ MODES = {
 }
 
 CHILD = r"""
-import json, resource, sys, time, torch
+import json, sys, time, torch
+from memrestore.bench.report import peak_resident_gib
 from memrestore.models import build_model
 from memrestore.inference import InferenceOptions, restore
 from memrestore.inference.budget import parse_bytes
@@ -57,7 +58,7 @@ if options.max_memory:
     from memrestore.inference.budget import tile_for_budget
     tile = tile_for_budget(model, height, width, options.max_memory, model.size_multiple, options.overlap)
 print(json.dumps({"seconds": best, "mp_per_s": height * width / 1e6 / best, "tile": tile,
-                  "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, "size": f"{width}x{height}"}))
+                  "peak_rss_gib": peak_resident_gib(), "size": f"{width}x{height}"}))
 """
 
 

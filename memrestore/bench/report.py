@@ -20,6 +20,24 @@ def write_report(out: str | Path, stem: str, data: dict, lines: list[str]) -> No
     atomic_write_text(out / f"{stem}.md", "\n".join(lines) + "\n")
 
 
+def peak_resident_gib() -> float:
+    """This process's peak resident memory in GiB: ``VmHWM`` of ``/proc/self/status`` on Linux, the
+    high-water mark of this program's own memory. (``ru_maxrss`` is no substitute in a child started
+    by a large process: Linux carries the parent's peak over fork and exec, so every child of a
+    3 GiB benchmark read 3.14 GiB.) Elsewhere ``ru_maxrss``, with that caveat."""
+    import resource
+    import sys
+
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 2**20  # kB
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**30 if sys.platform == "darwin" else peak / 2**20  # bytes on macOS, KiB elsewhere
+
+
 def machine() -> str:
     """The CPU a measurement ran on (model, cores, widest vector unit) and torch's version. Recorded
     with every timed run: an equal-time budget is the steps a model makes in that time on one machine,

@@ -23,7 +23,7 @@ from ..config import Config
 from ..models import build_model, final_output
 from ..models.complexity import count_macs, count_parameters
 from .quality import prepare_training_folder, steps_per_second
-from .report import machine, write_report
+from .report import machine, peak_resident_gib, write_report
 from .suite import Suite, method_config
 
 
@@ -108,14 +108,12 @@ def peak_memory_gib(model: dict[str, Any], megapixels: float, variant: str = "fp
 
 
 def _child(spec_json: str) -> None:
-    import resource
-
     spec = json.loads(spec_json)
     torch.set_num_threads(2)
     bf16, channels_last = VARIANTS[spec.get("variant", "fp32")]
     model = build_model(**spec["model"]).to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
     inference_timer(model, spec["megapixels"], bf16, channels_last)()
-    print(json.dumps({"peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}))
+    print(json.dumps({"peak_rss_gib": peak_resident_gib()}))
 
 
 def run_speed(suite: Suite, out: Path, command: str, sizes: list[float], rounds: int = 3, steps: int = 5,

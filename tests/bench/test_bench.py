@@ -190,6 +190,19 @@ def test_shipped_suites_load():
             assert load_suite(path).tests and len(suite.seeds) == 3
 
 
+def test_a_child_of_a_large_process_reports_its_own_peak_memory():
+    """Linux carries a parent's ru_maxrss over fork and exec; the peak read must be the child's own."""
+    import numpy as np
+
+    from memrestore.bench.speed import peak_memory_gib
+
+    ballast = np.ones(2**28)  # 2 GiB in this process
+    ballast[::4096] = 2.0  # touched, so resident
+    child = peak_memory_gib({"name": "unet", "width": 8, "depths": [1], "middle": 1}, 0.01)
+    assert 0 < child < 1.5, child
+    del ballast
+
+
 def test_the_machine_behind_a_timing_is_named():
     from memrestore.bench.report import machine
 
