@@ -23,6 +23,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from memrestore.models.complexity import count_macs
+from memrestore.tensors import memory_format
 from benchmarks.report import write_report
 
 COMMAND = ".venv/bin/python -m benchmarks.blocks_speed"
@@ -116,7 +117,7 @@ VARIANT_BLOCKS = ("dense 3x3 conv + ReLU", "depthwise 3x3 + 1x1 (separable)", "N
 
 def timer(module: nn.Module, shape: tuple[int, ...], train: bool, channels_last: bool, bf16: bool) -> Callable[[], float]:
     """A function that runs one forward (+ backward when ``train``) and returns its seconds."""
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    fmt = memory_format(channels_last)
     module = module.to(memory_format=fmt).train(train)
     x = torch.rand(shape).contiguous(memory_format=fmt).requires_grad_(train)
 

@@ -40,6 +40,7 @@ import numpy as np
 from benchmarks.report import SHARED, write_report
 from memrestore.bench.quality import steps_per_second
 from memrestore.bench.report import CpuShare, difference_rows, machine, plot_curves
+from memrestore.bench.suite import slug
 
 from memrestore.recipes import load_config
 from memrestore.data.layouts import guess_layout
@@ -270,7 +271,7 @@ def find_run(results: dict, model: str, seed: int, minutes: float, ema: float = 
 
 def run_folder(work: Path, model: str, seed: int) -> Path:
     """Where ``run_one`` trained ``model`` with ``seed`` (its final weights are ``model.safetensors``)."""
-    return work / ("".join(c if c.isalnum() else "_" for c in model).strip("_") + f"-s{seed}")
+    return work / (slug(model).strip("_") + f"-s{seed}")
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ import numpy as np
 
 from benchmarks.report import SHARED, write_report
 
+from memrestore.bench.suite import slug
 from memrestore.recipes import load_config
 from memrestore.data.synth import synthesize_pairs
 from memrestore.data.paired_dataset import PairedImageDataset
@@ -52,8 +53,8 @@ def run_grid(results_path: Path, work: Path, variants: dict[str, tuple[str, list
         for variant, (config_path, overrides) in variants.items():
             if (variant, seed, steps) in done:
                 continue
-            slug = "".join(c if c.isalnum() else "_" for c in variant).strip("_")
-            config = load_config(config_path, [f"data.train.root={train_root}", f"output_dir={work}", f"name={slug}-s{seed}",
+            run_name = slug(variant).strip("_")
+            config = load_config(config_path, [f"data.train.root={train_root}", f"output_dir={work}", f"name={run_name}-s{seed}",
                                                f"seed={seed}", f"train.iterations={steps}", *overrides])
             start = time.perf_counter()
             trainer = Trainer(config, progress=False, overwrite=True)

@@ -12,6 +12,11 @@ import torch.nn.functional as F
 from torch import nn
 
 
+def memory_format(channels_last: bool) -> torch.memory_format:
+    """The layout of weights and inputs: channels-last (NHWC in memory) or PyTorch's default."""
+    return torch.channels_last if channels_last else torch.contiguous_format
+
+
 def hwc_to_chw(array: np.ndarray) -> torch.Tensor:
     """HxWxC float array -> contiguous CxHxW float32 tensor."""
     return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1), dtype=np.float32))

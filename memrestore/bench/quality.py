@@ -44,7 +44,7 @@ from ..io.atomic import atomic_write_text
 from ..metrics import psnr_ssim
 from ..models import model_from_config
 from .report import CpuShare, machine, write_quality_report
-from .suite import Source, Suite, method_config, run_key
+from .suite import Source, Suite, method_config, run_key, slug
 
 
 def selected_pairs(root: str | Path, layout: str, include: str) -> list[Pair]:
@@ -99,7 +99,7 @@ def test_folder(suite: Suite, name: str, work: Path) -> tuple[str, Path]:
     test = suite.tests[name]
     if test.include == "*":
         return test.layout, Path(test.root)
-    folder = work / "tests" / "".join(c if c.isalnum() else "_" for c in name)
+    folder = work / "tests" / slug(name)
     for pair in selected_pairs(test.root, test.layout, test.include):
         for path, relative in _pair_links(pair):
             _link(path, folder / relative)
@@ -205,8 +205,7 @@ def score(model: Any, pairs: list[Pair], convention: str) -> list[float]:
 
 def run_folder(suite: Suite, method: str, seed: int, work: Path) -> Path:
     """``WORK/<method>-s<seed>-<key>``: a changed method gets a new folder (``suite.run_key``)."""
-    slug = "".join(c if c.isalnum() else "_" for c in method).strip("_")
-    return work / f"{slug}-s{seed}-{run_key(suite, method, seed)}"
+    return work / f"{slug(method).strip('_')}-s{seed}-{run_key(suite, method, seed)}"
 
 
 def train_run(suite: Suite, method: str, seed: int, train_root: Path, run_dir: Path, work: Path) -> tuple[Any, dict]:

@@ -22,6 +22,7 @@ from tqdm import tqdm
 from ..config import Config
 from ..models import build_model, final_output
 from ..models.complexity import count_macs, count_parameters
+from ..tensors import memory_format
 from .quality import prepare_training_folder, steps_per_second
 from .report import machine, peak_resident_gib, write_report
 from .suite import Suite, method_config
@@ -31,8 +32,7 @@ def inference_timer(model: torch.nn.Module, megapixels: float, bf16: bool = Fals
                     channels_last: bool = False) -> Callable[[], float]:
     """A function timing one restoration of a square image of ``megapixels``."""
     side = int(math.sqrt(megapixels * 1e6))
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    x = torch.rand(1, 3, side, side).contiguous(memory_format=fmt)
+    x = torch.rand(1, 3, side, side).contiguous(memory_format=memory_format(channels_last))
 
     def run() -> float:
         model.eval()
@@ -47,8 +47,7 @@ def inference_timer(model: torch.nn.Module, megapixels: float, bf16: bool = Fals
 def training_timer(model: torch.nn.Module, bf16: bool = False, channels_last: bool = False) -> Callable[[], float]:
     """A function timing one training step (forward, L1, backward, Adam) on 4 x 96 x 96 crops."""
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    x, y = torch.rand(4, 3, 96, 96).contiguous(memory_format=fmt), torch.rand(4, 3, 96, 96)
+    x, y = torch.rand(4, 3, 96, 96).contiguous(memory_format=memory_format(channels_last)), torch.rand(4, 3, 96, 96)
 
     def run() -> float:
         model.train()
@@ -67,7 +66,7 @@ def recipe_timer(config: Config) -> Callable[[], float]:
     """A function timing one step of ``config``'s whole training recipe through ``memrestore train``'s
     Trainer (its data pipeline, losses, SPN negatives, schedule and logging): seconds per step by the
     quality benchmark's differential timing in a fresh run (``steps_per_second``, one round, 32 timed
-    steps: a whole number of periods of terms applied on every k-th step for any k dividing 32)."""
+    steps, rounded up to whole periods of terms applied on every k-th step)."""
 
     def run() -> float:
         return 1.0 / steps_per_second(copy.deepcopy(config), warmup=10, steps=32, repeats=1)
@@ -97,6 +96,11 @@ VARIANT_NAMES = {"fp32": "", "bf16": ", bf16 autocast", "channels-last": ", chan
 VARIANT_SETTINGS = {"fp32": [], "bf16": ["train.amp=bf16"], "channels-last": ["train.channels_last=true"]}  # of a recipe
 
 
+def variant_model(spec: dict[str, Any], variant: str) -> torch.nn.Module:
+    """The model of ``spec`` (``build_model`` arguments) with its weights laid out as ``variant`` needs."""
+    return build_model(**spec).to(memory_format=memory_format(VARIANTS[variant][1]))
+
+
 def peak_memory_gib(model: dict[str, Any], megapixels: float, variant: str = "fp32") -> float:
     """Peak resident memory (GiB) of a fresh process that builds ``model`` and restores one image of
     ``megapixels`` whole (no tiling), as ``variant``."""
@@ -110,9 +114,8 @@ def peak_memory_gib(model: dict[str, Any], megapixels: float, variant: str = "fp
 def _child(spec_json: str) -> None:
     spec = json.loads(spec_json)
     torch.set_num_threads(2)
-    bf16, channels_last = VARIANTS[spec.get("variant", "fp32")]
-    model = build_model(**spec["model"]).to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
-    inference_timer(model, spec["megapixels"], bf16, channels_last)()
+    variant = spec.get("variant", "fp32")
+    inference_timer(variant_model(spec["model"], variant), spec["megapixels"], *VARIANTS[variant])()
     print(json.dumps({"peak_rss_gib": peak_resident_gib()}))
 
 
@@ -134,7 +137,7 @@ def run_speed(suite: Suite, out: Path, command: str, sizes: list[float], rounds:
             bf16, channels_last = VARIANTS[variant]
             name = method + VARIANT_NAMES[variant]
             torch.manual_seed(0)
-            models[name] = build_model(**spec).to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+            models[name] = variant_model(spec, variant)
             rows_of[name] = (method, variant)
             if suite.methods[method].train:  # a learning-free baseline has no training step
                 timers[(name, "train")] = training_timer(models[name], bf16, channels_last)

@@ -163,6 +163,11 @@ def load_suite(path: str | Path, purpose: str = "quality") -> Suite:
     return suite
 
 
+def slug(name: str) -> str:
+    """``name`` as a file name: every character but letters and digits becomes ``_``."""
+    return "".join(c if c.isalnum() else "_" for c in name)
+
+
 def method_config(suite: Suite, method: str, train_root: str | Path, seed: int, overrides: list[str] | None = None) -> Config:
     """The validated training config of ``method`` for one seed (budget and data filled in later)."""
     spec = suite.methods[method]

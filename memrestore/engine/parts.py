@@ -21,6 +21,7 @@ from ..errors import ConfigError
 from ..losses import build_loss
 from ..models import model_from_config
 from ..models.interface import RestorationModel
+from ..tensors import memory_format
 from .ema import ModelEMA
 from .schedule import TermSchedule, lr_multiplier
 from .spn import SelfPriorNegatives
@@ -85,11 +86,11 @@ def build_parts(config: Config, device: torch.device, main: bool = True, init: s
     """Every part of a run on ``device``; the validation set only on the ``main`` rank. Call after
     seeding, so the initial weights are the seed's."""
     cfg = config.train
-    memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    layout = memory_format(cfg.channels_last)
     model = model_from_config(config.model)
     if init is not None:
         load_initial_weights(model, init)
-    model.to(device, memory_format=memory_format)
+    model.to(device, memory_format=layout)
     opt = cfg.optimizer
     optimizer_class = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[opt.name]
     optimizer = optimizer_class(model.parameters(), lr=opt.lr, betas=tuple(opt.betas), weight_decay=opt.weight_decay)
@@ -103,5 +104,5 @@ def build_parts(config: Config, device: torch.device, main: bool = True, init: s
         optimizer=optimizer,
         scheduler=torch.optim.lr_scheduler.LambdaLR(optimizer, lr_multiplier(cfg.scheduler, opt.lr, cfg.iterations)),
         scaler=torch.amp.GradScaler(device.type, enabled=cfg.amp == "fp16"),
-        memory_format=memory_format,
+        memory_format=layout,
     )
