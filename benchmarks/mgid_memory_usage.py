@@ -1,18 +1,18 @@
 """Do rain regions read different MGID memory items than background? Measured on real rain (Rain12).
 
-    .venv/bin/python -m benchmarks.mgid_memory_usage [--runs runs/mgid-ablation] [--seeds 0 1 2]
+    .venv/bin/python -m benchmarks.mgid_memory_usage --suite benchmarks/suites/mgid_ablation.yaml
     .venv/bin/python -m benchmarks.mgid_memory_usage --suite benchmarks/suites/mgid_timelapse_real.yaml
 
-For each trained MGID run of benchmarks/mgid_ablation.py ("memory", "memory + BSW"), or of every
-method with an item memory in a `memrestore bench quality` suite (its runs under ``--work``), every Rain12
-image is restored and the memory's addressing weights (one row per bottleneck cell, 1/4 resolution)
-are split by where the rain is: a pixel is rain where the rainy input exceeds the clean target by
-more than 0.03 (mean over RGB); a cell is a rain cell when >= 20 % of its pixels are rain, a
-background cell when none is. Reported: the total-variation distance between the item-usage
-distributions (mean addressing weight per item, and arg-max item) of rain and background cells (0:
-the same items, 1: disjoint items), pooled over the 12 images. Writes mgid_memory_usage.{json,md}
-(with a suite: mgid_memory_usage_SUITE.*) and, for the first run, the PNG of the same name (the
-inspection figure: input, arg-max item map, usage histogram).
+For every run of a method with an item memory in a `memrestore bench quality` suite (its runs under
+``--work``), every Rain12 image is restored and the memory's addressing weights (one row per
+bottleneck cell, 1/4 resolution) are split by where the rain is: a pixel is rain where the rainy
+input exceeds the clean target by more than 0.03 (mean over RGB); a cell is a rain cell when >= 20 %
+of its pixels are rain, a background cell when none is. Reported: the total-variation distance
+between the item-usage distributions (mean addressing weight per item, and arg-max item) of rain and
+background cells (0: the same items, 1: disjoint items), pooled over the 12 images. Writes
+mgid_memory_usage_SUITE.{json,md} and, for the first run, the PNG of the same name (the inspection
+figure: input, arg-max item map, usage histogram). An analysis of a suite's trained runs, not a
+comparison, so it stays a script beside the suites.
 """
 
 from __future__ import annotations
@@ -32,13 +32,6 @@ from memrestore.data.paired_dataset import PairedImageDataset
 from memrestore.inspect_memory import memory_maps, save_memory_figure
 
 COMMAND = ".venv/bin/python -m benchmarks.mgid_memory_usage"
-VARIANTS = {  # ablation variant -> run-folder slug (benchmarks/rain12.py)
-    "memory": "memory", "memory + BSW": "memory___BSW",
-    "memory, items from first queries": "memory__items_from_first_queries",
-    "memory + BSW, items from first queries": "memory___BSW__items_from_first_queries",
-    "memory, idle items restarted": "memory__idle_items_restarted",
-    "memory + BSW, idle items restarted": "memory___BSW__idle_items_restarted",
-}
 
 
 @torch.no_grad()
@@ -71,30 +64,25 @@ def tv_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(0.5 * np.abs(a / a.sum() - b / b.sum()).sum())
 
 
-def checkpoints(args: argparse.Namespace) -> tuple[str, dict[tuple[str, int], Path]]:
-    """(report name, {(variant, seed): checkpoint}) of the ablation's runs or of a suite's."""
-    if args.suite is None:
-        return "mgid_memory_usage", {(variant, seed): Path(args.runs) / f"{slug}-s{seed}" / "model.safetensors"
-                                     for variant, slug in VARIANTS.items() for seed in args.seeds}
+def checkpoints(suite_path: str, work: str | None) -> tuple[str, dict[tuple[str, int], Path]]:
+    """(report name, {(method, seed): checkpoint}) of a suite's runs."""
     from memrestore.bench.quality import run_folder
     from memrestore.bench.suite import load_suite
 
-    suite = load_suite(args.suite)
-    work = Path(args.work or Path("runs") / "bench" / suite.name)
-    return f"mgid_memory_usage_{suite.name}", {(method, seed): run_folder(suite, method, seed, work) / "model.safetensors"
+    suite = load_suite(suite_path)
+    folder = Path(work or Path("runs") / "bench" / suite.name)
+    return f"mgid_memory_usage_{suite.name}", {(method, seed): run_folder(suite, method, seed, folder) / "model.safetensors"
                                                for method in suite.methods for seed in suite.seeds}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", default="runs/mgid-ablation")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--suite", help="a bench quality suite: its methods with an item memory instead of the ablation's")
+    parser.add_argument("--suite", required=True, help="a bench quality suite: its methods with an item memory")
     parser.add_argument("--work", help="the suite's run folders (default runs/bench/<suite name>)")
     parser.add_argument("--out", default="benchmarks/results")
     args = parser.parse_args()
     dataset = PairedImageDataset.from_folder(RAIN12)
-    name, paths = checkpoints(args)
+    name, paths = checkpoints(args.suite, args.work)
     rows, figure_done = [], False
     for (variant, seed), path in paths.items():
         if not path.is_file():
@@ -115,7 +103,7 @@ def main() -> None:
             save_memory_figure(image, memory_maps(model, image), Path(args.out) / f"{name}.png",
                                title=f"MGID ({variant}, seed {seed}) on Rain12 {dataset.pairs[0].name}")
             figure_done = True
-    command = f"{COMMAND} --suite {args.suite}" if args.suite else f"{COMMAND} --seeds {' '.join(map(str, args.seeds))}"
+    command = f"{COMMAND} --suite {args.suite}"
     lines = [f"`{command}`", "",
              "Total-variation distance between memory-item usage in rain cells and in background cells of "
              "Rain12 (0 = same items, 1 = disjoint), by addressing weight and by arg-max item; top item of "

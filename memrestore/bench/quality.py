@@ -44,7 +44,7 @@ from ..io.atomic import atomic_write_text
 from ..metrics import psnr_ssim
 from ..models import model_from_config
 from .report import CpuShare, machine, write_quality_report
-from .suite import Source, Suite, method_config, run_key, slug
+from .suite import Source, Suite, digest, method_config, run_key, slug
 
 
 def selected_pairs(root: str | Path, layout: str, include: str) -> list[Pair]:
@@ -58,13 +58,13 @@ def _link(target: Path, link: Path) -> None:
         os.symlink(target.resolve(), link)
 
 
-def _source_links(source: Source, index: int, work: Path) -> list[list[tuple[Path, Path]]]:
+def _source_links(source: Source, work: Path) -> list[list[tuple[Path, Path]]]:
     """For each of a source's pairs or scenes: its (target, link path relative to the training
-    folder) links; ``synth`` renders on first use."""
+    folder) links; ``synth`` renders on first use, into a folder named after its settings."""
     root = Path(source.root)
     if source.synth is not None:
         s = source.synth
-        root = work / f"synth-{index}-{s.task}-{s.preset or 'default'}"
+        root = work / f"synth-{s.task}-{s.preset or 'default'}-{digest(repr(s))}"
         synthesize_pairs(s.clean, root, s.task, s.preset, s.renderings, s.seed, frames=s.frames)
     if source.scenes:
         return [[(root / scene.name, Path(scene.name))]
@@ -79,13 +79,23 @@ def _pair_links(pair: Pair) -> list[tuple[Path, Path]]:
     return [(path, Path(kind) / f"{pair.name}{path.suffix}") for kind, path in (("input", pair.input), ("target", pair.target))]
 
 
-def prepare_training_folder(suite: Suite, work: Path) -> Path:
-    """One training folder of links to every source's examples: a paired folder (``input/``,
-    ``target/``) or, for time-lapse sources, one link per scene folder; names carry the source's
-    index (and the copy, for ``repeat``)."""
-    folder = work / "train-data"
-    for index, source in enumerate(suite.train):
-        for links in _source_links(source, index, work):
+def training_folders(suite: Suite, work: Path) -> dict[str, Path]:
+    """The training folder of every trained method with training sources: one per distinct list of
+    sources, shared by the methods that train on it (``prepare_training_folder``)."""
+    folders: dict[str, Path] = {}
+    for method, spec in suite.methods.items():
+        sources = suite.sources(method)
+        if spec.train and sources:
+            folders[method] = prepare_training_folder(sources, work / f"train-data-{digest([repr(s) for s in sources])}", work)
+    return folders
+
+
+def prepare_training_folder(sources: list[Source], folder: Path, work: Path) -> Path:
+    """``folder`` of links to every source's examples: a paired folder (``input/``, ``target/``) or,
+    for time-lapse sources, one link per scene folder; names carry the source's index (and the copy,
+    for ``repeat``). Synthetic sources render under ``work``."""
+    for index, source in enumerate(sources):
+        for links in _source_links(source, work):
             for copy in range(source.repeat):
                 prefix = f"{index}-" if copy == 0 else f"{index}.{copy}-"
                 for target, relative in links:
@@ -164,19 +174,19 @@ def _measured_rate(config: Config, warmup: int, steps: int, repeats: int) -> flo
     return float(np.median(rates))
 
 
-def calibrate(suite: Suite, method: str, train_root: Path, seed: int, work: Path) -> float:
+def calibrate(suite: Suite, method: str, folders: dict[str, Path], seed: int, work: Path) -> float:
     """Training steps per second of one run of a method (``steps_per_second`` in ``WORK/calibration``),
     measured once and kept in the run folder's ``calibration.json``."""
     path = run_folder(suite, method, seed, work) / "calibration.json"
     if path.is_file():
         return float(json.loads(path.read_text())["steps_per_s"])
-    speed = steps_per_second(method_config(suite, method, train_root, seed, [f"output_dir={work}", "name=calibration"]))
+    speed = steps_per_second(method_config(suite, method, folders[method], seed, [f"output_dir={work}", "name=calibration"]))
     ensure_dir(path.parent)
     atomic_write_text(path, json.dumps({"steps_per_s": speed, "threads": torch.get_num_threads()}))
     return speed
 
 
-def ensure_budget(suite: Suite, method: str, seed: int, train_root: Path, run_dir: Path, work: Path) -> dict:
+def ensure_budget(suite: Suite, method: str, seed: int, folders: dict[str, Path], run_dir: Path, work: Path) -> dict:
     """The run's step count, kept in ``budget.json``: an equal-time budget times the method's speed,
     the median of one calibration per seed (single calibrations of one small model read up to 40 %
     apart on this machine: 2.66-3.78 steps/s in ``benchmarks/results/mgid_timelapse_real.json``), so
@@ -185,9 +195,9 @@ def ensure_budget(suite: Suite, method: str, seed: int, train_root: Path, run_di
         return json.loads((run_dir / "budget.json").read_text())
     other, speeds = suite.methods[method].steps_of, []
     if other:
-        steps, speed = ensure_budget(suite, other, seed, train_root, run_folder(suite, other, seed, work), work)["steps"], None
+        steps, speed = ensure_budget(suite, other, seed, folders, run_folder(suite, other, seed, work), work)["steps"], None
     elif suite.budget.minutes is not None:
-        speeds = [calibrate(suite, method, train_root, s, work) for s in suite.seeds]
+        speeds = [calibrate(suite, method, folders, s, work) for s in suite.seeds]
         speed = float(np.median(speeds))
         steps = max(10, int(suite.budget.minutes * 60 * speed))
     else:
@@ -208,10 +218,10 @@ def run_folder(suite: Suite, method: str, seed: int, work: Path) -> Path:
     return work / f"{slug(method).strip('_')}-s{seed}-{run_key(suite, method, seed)}"
 
 
-def train_run(suite: Suite, method: str, seed: int, train_root: Path, run_dir: Path, work: Path) -> tuple[Any, dict]:
+def train_run(suite: Suite, method: str, seed: int, folders: dict[str, Path], run_dir: Path, work: Path) -> tuple[Any, dict]:
     """Train (or resume) one run under the suite's budget: the model and what to record of the run."""
     with CpuShare() as share:  # calibration and training, as the record says whether they had the cores
-        state = ensure_budget(suite, method, seed, train_root, run_dir, work)
+        state = ensure_budget(suite, method, seed, folders, run_dir, work)
         steps, every = state["steps"], max(1, state["steps"] // suite.checkpoints)
         curve = suite.curve or next(iter(suite.tests))
         layout, root = test_folder(suite, curve, work)
@@ -220,7 +230,7 @@ def train_run(suite: Suite, method: str, seed: int, train_root: Path, run_dir: P
                      f"data.val={{type: {layout}, root: {root}}}", f"eval.convention={suite.tests[curve].convention}"]
         if suite.budget.minutes is not None:  # steps found by calibration: a 2 % warm-up of whatever they are
             overrides.append(f"train.scheduler.warmup_iters={steps // 50}")
-        config = method_config(suite, method, train_root, seed, overrides)
+        config = method_config(suite, method, folders[method], seed, overrides)
         resume = (run_dir / RESUME_FILE).is_file()
         trainer = Trainer(config, progress=True, resume=resume, overwrite=not resume)
         trainer.fit()
@@ -230,7 +240,7 @@ def train_run(suite: Suite, method: str, seed: int, train_root: Path, run_dir: P
                            "cpu_share": round(share.value, 2), "curve": curve}
 
 
-def run_one(suite: Suite, method: str, seed: int, train_root: Path, tests: dict[str, list[Pair]], work: Path) -> dict:
+def run_one(suite: Suite, method: str, seed: int, folders: dict[str, Path], tests: dict[str, list[Pair]], work: Path) -> dict:
     """Train (or resume) one run, or build a learning-free method as it is, and score it; the result
     is kept in the run folder's ``bench.json``."""
     run_dir = run_folder(suite, method, seed, work)
@@ -238,9 +248,9 @@ def run_one(suite: Suite, method: str, seed: int, train_root: Path, tests: dict[
     if done.is_file():
         return json.loads(done.read_text())
     if suite.methods[method].train:
-        model, record = train_run(suite, method, seed, train_root, run_dir, work)
+        model, record = train_run(suite, method, seed, folders, run_dir, work)
     else:  # a learning-free baseline: scored as built
-        config = method_config(suite, method, train_root, seed)
+        config = method_config(suite, method, "untrained", seed)
         model = model_from_config(config.model).eval()
         ensure_dir(run_dir)
         save_checkpoint(run_dir / "model", model, config, step=0)
@@ -252,7 +262,7 @@ def run_one(suite: Suite, method: str, seed: int, train_root: Path, tests: dict[
     return result
 
 
-def run_side_by_side(suite: Suite, jobs: list[tuple[int, str]], train_root: Path, tests: dict[str, list[Pair]],
+def run_side_by_side(suite: Suite, jobs: list[tuple[int, str]], folders: dict[str, Path], tests: dict[str, list[Pair]],
                      work: Path) -> list[dict]:
     """``suite.jobs`` runs at a time, each on ``suite.threads()`` threads, after every budget was
     calibrated alone on the machine with those threads; results in ``jobs``' order."""
@@ -261,13 +271,13 @@ def run_side_by_side(suite: Suite, jobs: list[tuple[int, str]], train_root: Path
     try:
         for seed, method in tqdm(jobs, desc="calibrating, one run at a time", unit="run"):
             if suite.methods[method].train:
-                ensure_budget(suite, method, seed, train_root, run_folder(suite, method, seed, work), work)
+                ensure_budget(suite, method, seed, folders, run_folder(suite, method, seed, work), work)
     finally:
         torch.set_num_threads(previous)
     context = multiprocessing.get_context("spawn")  # fresh interpreters: no forked thread pools
     with ProcessPoolExecutor(suite.jobs, mp_context=context, initializer=torch.set_num_threads,
                              initargs=(threads,)) as pool:
-        futures = {pool.submit(run_one, suite, method, seed, train_root, tests, work): i
+        futures = {pool.submit(run_one, suite, method, seed, folders, tests, work): i
                    for i, (seed, method) in enumerate(jobs)}
         results: list[dict | None] = [None] * len(jobs)
         for future in tqdm(as_completed(futures), total=len(jobs), desc=f"suite {suite.name}, {suite.jobs} at a time",
@@ -282,13 +292,13 @@ def run_suite(suite: Suite, out: Path, work: Path, command: str, report_only: bo
     tests = {name: selected_pairs(t.root, t.layout, t.include) for name, t in suite.tests.items()}
     results: list[dict] = []
     if not report_only:
-        train_root = prepare_training_folder(suite, work)
+        folders = training_folders(suite, work)
         jobs = [(seed, method) for seed in suite.seeds for method in suite.methods]
         if suite.jobs == 1:
             for seed, method in tqdm(jobs, desc=f"suite {suite.name}", unit="run"):
-                results.append(run_one(suite, method, seed, train_root, tests, work))
+                results.append(run_one(suite, method, seed, folders, tests, work))
         else:
-            results = run_side_by_side(suite, jobs, train_root, tests, work)
+            results = run_side_by_side(suite, jobs, folders, tests, work)
     else:
         for seed in suite.seeds:
             for method in suite.methods:

@@ -20,10 +20,11 @@ import torch
 from tqdm import tqdm
 
 from ..config import Config
+from ..errors import MemrestoreError
 from ..models import build_model, final_output
 from ..models.complexity import count_macs, count_parameters
 from ..tensors import memory_format
-from .quality import prepare_training_folder, steps_per_second
+from .quality import steps_per_second, training_folders
 from .report import machine, peak_resident_gib, write_report
 from .suite import Suite, method_config
 
@@ -101,33 +102,67 @@ def variant_model(spec: dict[str, Any], variant: str) -> torch.nn.Module:
     return build_model(**spec).to(memory_format=memory_format(VARIANTS[variant][1]))
 
 
-def peak_memory_gib(model: dict[str, Any], megapixels: float, variant: str = "fp32") -> float:
-    """Peak resident memory (GiB) of a fresh process that builds ``model`` and restores one image of
-    ``megapixels`` whole (no tiling), as ``variant``."""
-    spec = json.dumps({"model": model, "megapixels": megapixels, "variant": variant})
+def fresh_inference(model: dict[str, Any], megapixels: float, variant: str = "fp32", max_memory: int | None = None,
+                    repeats: int = 1) -> dict[str, Any]:
+    """A fresh process builds ``model`` and restores a square image of ``megapixels`` as ``variant``:
+    whole, once (``max_memory`` None: only its peak memory is of use), or through ``memrestore
+    restore``'s tiling with the tile chosen from ``max_memory`` bytes (overlap 32), after a warm-up,
+    the median of ``repeats``. A fresh process because both the peak and the tile depend on the
+    process's own memory. Returns ``peak_rss_gib``, and ``seconds`` and ``tile`` when tiled; NaN
+    peak if the process failed (as whole inference does where the image does not fit)."""
+    spec = json.dumps({"model": model, "megapixels": megapixels, "variant": variant, "max_memory": max_memory,
+                       "repeats": repeats})
     done = subprocess.run([sys.executable, "-m", CHILD, spec], capture_output=True, text=True)
     if done.returncode != 0:
-        return float("nan")
-    return float(json.loads(done.stdout.strip().splitlines()[-1])["peak_rss_gib"])
+        error = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        return {"peak_rss_gib": float("nan"), "seconds": float("nan"), "tile": None, "error": error}
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _child(spec_json: str) -> None:
     spec = json.loads(spec_json)
     torch.set_num_threads(2)
-    variant = spec.get("variant", "fp32")
-    inference_timer(variant_model(spec["model"], variant), spec["megapixels"], *VARIANTS[variant])()
-    print(json.dumps({"peak_rss_gib": peak_resident_gib()}))
+    variant, max_memory = spec["variant"], spec["max_memory"]
+    torch.manual_seed(0)
+    model = variant_model(spec["model"], variant)
+    if max_memory is None:
+        inference_timer(model, spec["megapixels"], *VARIANTS[variant])()
+        print(json.dumps({"peak_rss_gib": peak_resident_gib()}))
+        return
+    from ..inference import InferenceOptions, restore
+    from ..inference.budget import tile_for_budget
+
+    model.eval()
+    bf16, channels_last = VARIANTS[variant]
+    options = InferenceOptions(bf16=bf16, channels_last=channels_last, overlap=32, max_memory=max_memory)
+    side = int(math.sqrt(spec["megapixels"] * 1e6))
+    try:
+        tile = tile_for_budget(model, side, side, max_memory, model.size_multiple, options.overlap)
+    except MemrestoreError as exc:  # the parent reports it as one line
+        sys.exit(str(exc))
+    restore(model, torch.rand(1, 3, 96, 96), options)  # warm-up
+    x = torch.rand(1, 3, side, side)
+    times = []
+    for _ in range(spec["repeats"]):
+        start = time.perf_counter()
+        restore(model, x, options)
+        times.append(time.perf_counter() - start)
+    print(json.dumps({"peak_rss_gib": peak_resident_gib(), "seconds": statistics.median(times),
+                      "tile": tile if tile < side else None}))
 
 
 def run_speed(suite: Suite, out: Path, command: str, sizes: list[float], rounds: int = 3, steps: int = 5,
-              variants: list[str] | None = None, work: Path | None = None) -> str:
+              variants: list[str] | None = None, work: Path | None = None, max_memory: int | None = None) -> str:
     """The speed table of the suite's methods, each in every variant (fp32, bf16 autocast,
-    channels-last); written as ``<suite>_speed[_<variants>].{json,md}``, whose name is returned. A
-    suite with training data also times each method's whole recipe through the Trainer on it (run
-    folders under ``work``), beside the bare model step: what its losses, SPN and data pipeline cost."""
+    channels-last); written as ``<suite>_speed[_<variants>][_tiled].{json,md}``, whose name is
+    returned. A suite with training data also times each method's whole recipe through the Trainer on
+    it (run folders under ``work``), beside the bare model step: what its losses, SPN and data
+    pipeline cost. ``max_memory`` (bytes): inference is tiled to fit it, as ``memrestore restore
+    --max-memory`` does, each model and size in a fresh process (``fresh_inference``)."""
     torch.set_num_threads(2)
     variants = variants or ["fp32"]
-    train_root = prepare_training_folder(suite, work or Path("runs") / "bench" / suite.name) if suite.train else None
+    work = work or Path("runs") / "bench" / suite.name
+    folders = training_folders(suite, work)
     sections = {m: method_config(suite, m, "unused", suite.seeds[0]).model for m in suite.methods}
     specs = {m: {"name": s.name, **s.options} for m, s in sections.items()}
     all_sizes = [0.262144, *sizes]
@@ -141,14 +176,26 @@ def run_speed(suite: Suite, out: Path, command: str, sizes: list[float], rounds:
             rows_of[name] = (method, variant)
             if suite.methods[method].train:  # a learning-free baseline has no training step
                 timers[(name, "train")] = training_timer(models[name], bf16, channels_last)
-                if train_root is not None:
-                    config = method_config(suite, method, train_root, suite.seeds[0], [
-                        f"output_dir={train_root.parent}", "name=speed", *VARIANT_SETTINGS[variant]])
+                if method in folders:
+                    config = method_config(suite, method, folders[method], suite.seeds[0], [
+                        f"output_dir={work}", "name=speed", *VARIANT_SETTINGS[variant]])
                     timers[(name, "recipe")] = recipe_timer(config)
-            for size in all_sizes:
+            for size in all_sizes if max_memory is None else []:
                 timers[(name, size)] = inference_timer(models[name], size, bf16, channels_last)
-    seconds = interleaved(timers, rounds, steps)
     largest = max(all_sizes)
+    fresh = {}  # first, so a budget too small for tiling stops the run before the rounds
+    for name in tqdm(models, desc="peak memory" if max_memory is None else "tiled inference", unit="model"):
+        method, variant = rows_of[name]
+        if max_memory is None:
+            fresh[name] = {largest: fresh_inference(specs[method], largest, variant)}
+            continue
+        fresh[name] = {s: fresh_inference(specs[method], s, variant, max_memory, rounds) for s in all_sizes}
+        failed = next((s for s in all_sizes if "error" in fresh[name][s]), None)
+        if failed is not None:  # tiling is what makes a photo fit: a failure is the budget's, not a NaN
+            raise MemrestoreError(f"{name} at {failed:g} MP within {max_memory / 2**30:g} GiB: {fresh[name][failed]['error']}")
+    seconds = interleaved(timers, rounds, steps)
+    if max_memory is not None:  # measured in the fresh processes
+        seconds.update({(name, s): fresh[name][s]["seconds"] for name in models for s in all_sizes})
     rows = []
     for name, model in models.items():
         method, variant = rows_of[name]
@@ -157,33 +204,40 @@ def run_speed(suite: Suite, out: Path, command: str, sizes: list[float], rounds:
                "train_steps_per_s": round(1 / seconds[(name, "train")], 2) if (name, "train") in seconds else None,
                "recipe_steps_per_s": round(1 / seconds[(name, "recipe")], 2) if (name, "recipe") in seconds else None,
                **{f"mp_per_s@{s:g}": round(s / seconds[(name, s)], 3) for s in all_sizes},
-               f"peak_gib@{largest:g}": round(peak_memory_gib(specs[method], largest, variant), 2)}
+               f"peak_gib@{largest:g}": round(fresh[name][largest]["peak_rss_gib"], 2),
+               **({f"tile@{largest:g}": fresh[name][largest]["tile"]} if max_memory else {})}
         rows.append(row)
     reference = next((r for r in rows if r["method"] == suite.baseline), rows[0])
     recipe_note = ("; recipe = each method's recipe through the Trainer on the suite's training data, "
-                   f"seed {suite.seeds[0]}") if train_root else ""
+                   f"seed {suite.seeds[0]}") if folders else ""
     ratio = lambda row, key: f"{row[key]} ({row[key] / reference[key]:.2f}x)" if row[key] and reference[key] else "-"
+    restoring = (f"inference tiled to fit {max_memory / 2**30:g} GiB as `memrestore restore --max-memory` does "
+                 f"(overlap 32; tile = side at {largest:g} MP, - = whole), each model and size in a fresh process, median "
+                 f"of {rounds}; peak = resident memory of that process at {largest:g} MP" if max_memory else
+                 f"peak = resident memory of a fresh process restoring {largest:g} MP whole")
     lines = [f"`{command}` (suite {suite.name}; random weights, 2 threads, median of {rounds} interleaved rounds; "
-             f"training = batch 4 x 96 x 96, L1, Adam{recipe_note}; peak = resident memory of a fresh process restoring "
-             f"{largest:g} MP whole; ratios to {reference['method']}; {machine()})", "",
+             f"training = batch 4 x 96 x 96, L1, Adam{recipe_note}; {restoring}; ratios to {reference['method']}; "
+             f"{machine()})", "",
              "| method | params (M) | GMACs at 256x256 | " + " | ".join(f"MP/s at {s:.2g} MP" for s in all_sizes)
-             + " | train steps/s |" + (" recipe steps/s (Trainer) | Trainer vs bare step |" if train_root else "")
-             + f" peak GiB at {largest:g} MP |",
-             "| --- | --- | --- | " + " | ".join("---" for _ in all_sizes) + " | --- |" + (" --- | --- |" if train_root else "")
-             + " --- |"]
+             + " | train steps/s |" + (" recipe steps/s (Trainer) | Trainer vs bare step |" if folders else "")
+             + f" peak GiB at {largest:g} MP |" + (" tile |" if max_memory else ""),
+             "| --- | --- | --- | " + " | ".join("---" for _ in all_sizes) + " | --- |" + (" --- | --- |" if folders else "")
+             + " --- |" + (" --- |" if max_memory else "")]
     for row in rows:
         recipe = ""
-        if train_root:
+        if folders:
             overhead = f"{row['recipe_steps_per_s'] / row['train_steps_per_s']:.2f}x" if row["recipe_steps_per_s"] else "-"
             recipe = f" {ratio(row, 'recipe_steps_per_s')} | {overhead} |"
         lines.append(f"| {row['method']} | {row['params_m']} | {row['gmacs_256']} | "
                      + " | ".join(ratio(row, f"mp_per_s@{s:g}") for s in all_sizes)
-                     + f" | {ratio(row, 'train_steps_per_s')} |{recipe} {row[f'peak_gib@{largest:g}']} |")
-    name = "_".join([f"{suite.name}_speed", *(v.replace("-", "_") for v in variants if v != "fp32")])
+                     + f" | {ratio(row, 'train_steps_per_s')} |{recipe} {row[f'peak_gib@{largest:g}']} |"
+                     + (f" {row[f'tile@{largest:g}'] or '-'} |" if max_memory else ""))
+    name = "_".join([f"{suite.name}_speed", *(v.replace("-", "_") for v in variants if v != "fp32"),
+                     *(["tiled"] if max_memory else [])])
     write_report(out, name, {"command": command, "rounds": rounds, "variants": variants, "machine": machine(),
-                             "rows": rows}, lines)
+                             "max_memory": max_memory, "rows": rows}, lines)
     return name
 
 
-if __name__ == "__main__":  # the fresh process of peak_memory_gib
+if __name__ == "__main__":  # the fresh process of fresh_inference
     _child(sys.argv[1])

@@ -15,6 +15,9 @@ so a mistyped option fails before anything trains. Paths are relative to the wor
     methods:
       NAFNet-w16: {set: [model.name=nafnet, model.width=16]}
       fast memory: {recipe: fastunet/derain_cpu}
+      NAFNet-w16, real pairs only:   # a method may train on its own sources instead of the suite's
+        set: [model.name=nafnet, model.width=16]
+        data: [{root: ../shared/data/real/derain-JORDER-small, include: "train-*"}]
     baseline: NAFNet-w16             # paired differences are taken against it
     jobs: 2                          # runs trained at once, each on cores / jobs threads (default 1)
 
@@ -91,13 +94,16 @@ class Method:
     false`` scores the model as built (a learning-free baseline such as ``dark_channel_prior``).
     ``steps_of``: train as many steps as that method's run of the same seed instead of the suite's
     budget (an equal-steps control inside an equal-time suite); ``versus``: methods to take paired
-    differences against besides the suite's baseline."""
+    differences against besides the suite's baseline; ``data``: training sources of this method
+    instead of the suite's ``train`` (a comparison of training sets: the same model on synthetic,
+    real or mixed pairs)."""
 
     recipe: Optional[str] = None
     set: list[str] = field(default_factory=list)
     train: bool = True
     steps_of: Optional[str] = None
     versus: list[str] = field(default_factory=list)
+    data: list[Source] = field(default_factory=list)
 
 
 @dataclass
@@ -118,6 +124,10 @@ class Suite:
         """Threads of each run: the machine's cores shared among ``jobs`` runs trained at once."""
         return max(1, (os.cpu_count() or 1) // self.jobs)
 
+    def sources(self, method: str) -> list[Source]:
+        """The training sources of ``method``: its own ``data``, else the suite's ``train``."""
+        return self.methods[method].data or self.train
+
 
 def load_suite(path: str | Path, purpose: str = "quality") -> Suite:
     """Read and check a suite, including every method's training config. A suite read for ``speed``
@@ -132,7 +142,7 @@ def load_suite(path: str | Path, purpose: str = "quality") -> Suite:
     suite = from_dict(Suite, data, str(path))
     if not suite.methods:
         raise ConfigError(f"{path}: a suite needs methods")
-    if purpose == "quality" and (not suite.tests or not suite.train):
+    if purpose == "quality" and (not suite.tests or not all(suite.sources(m) for m, s in suite.methods.items() if s.train)):
         raise ConfigError(f"{path}: a quality suite needs tests and train sources (this one only serves bench speed)")
     if purpose == "quality" and (suite.budget.minutes is None) == (suite.budget.steps is None):
         raise ConfigError(f"{path}: budget needs exactly one of minutes or steps, got {suite.budget}")
@@ -140,11 +150,11 @@ def load_suite(path: str | Path, purpose: str = "quality") -> Suite:
         raise ConfigError(f"{path}: baseline {suite.baseline!r} is not one of the methods ({', '.join(suite.methods)})")
     if suite.curve is not None and suite.curve not in suite.tests:
         raise ConfigError(f"{path}: curve {suite.curve!r} is not one of the tests ({', '.join(suite.tests)})")
-    for source in suite.train:
-        if bool(source.root) == (source.synth is not None):
-            raise ConfigError(f"{path}: each train source needs either root or synth")
-    if len({source.scenes for source in suite.train}) > 1:
-        raise ConfigError(f"{path}: train sources mix time-lapse scenes and pairs; use one kind")
+    for where, sources in [("train", suite.train), *((f"methods.{m}.data", s.data) for m, s in suite.methods.items())]:
+        if any(bool(source.root) == (source.synth is not None) for source in sources):
+            raise ConfigError(f"{path}.{where}: each train source needs either root or synth")
+        if len({source.scenes for source in sources}) > 1:
+            raise ConfigError(f"{path}.{where}: train sources mix time-lapse scenes and pairs; use one kind")
     from ..metrics import CONVENTIONS
 
     for name, test in suite.tests.items():
@@ -157,9 +167,10 @@ def load_suite(path: str | Path, purpose: str = "quality") -> Suite:
         if method.steps_of and (suite.methods[method.steps_of].steps_of or not suite.methods[method.steps_of].train):
             raise ConfigError(f"{path}.methods.{name}: steps_of {method.steps_of!r} names a method without a budget of its own")
         config = method_config(suite, name, "checked-at-load", seed=suite.seeds[0])  # every option checked before work
-        if method.train and suite.train and (config.data.train.type == "timelapse") != suite.train[0].scenes:
+        sources = suite.sources(name)
+        if method.train and sources and (config.data.train.type == "timelapse") != sources[0].scenes:
             raise ConfigError(f"{path}.methods.{name}: data.train.type is {config.data.train.type!r} but the train "
-                              f"sources are {'time-lapse scenes' if suite.train[0].scenes else 'pairs'}")
+                              f"sources are {'time-lapse scenes' if sources[0].scenes else 'pairs'}")
     return suite
 
 
@@ -179,13 +190,18 @@ def method_config(suite: Suite, method: str, train_root: str | Path, seed: int, 
         raise ConfigError(f"suite {suite.name!r}, method {method!r}: {exc}") from None
 
 
+def digest(value: object) -> str:
+    """12 hex digits of the JSON of ``value``: the name of what depends on exactly that value."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:12]
+
+
 def run_key(suite: Suite, method: str, seed: int) -> str:
     """What a run depends on, hashed: its method, seed, budget and the suite's shared settings. A
     changed method gets a new key (it retrains); the others keep theirs (their runs are reused)."""
     spec = suite.methods[method]
     identity = {"recipe": spec.recipe, "set": spec.set, "train_it": spec.train, "shared": suite.recipe, "seed": seed,
-                "budget": [suite.budget.minutes, suite.budget.steps], "train": [repr(s) for s in suite.train],
+                "budget": [suite.budget.minutes, suite.budget.steps], "train": [repr(s) for s in suite.sources(method)],
                 "checkpoints": suite.checkpoints, **({"jobs": suite.jobs} if suite.jobs > 1 else {}),
                 **({"steps_of": run_key(suite, spec.steps_of, seed)} if spec.steps_of else {})}
-    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
+    return digest(identity)
 

@@ -84,8 +84,10 @@ def run_bench(args: argparse.Namespace) -> int:
                             "--rounds", str(args.rounds)])
         if args.variants != ["fp32"]:
             command += " --variants " + " ".join(args.variants)
+        if args.max_memory:
+            command += f" --max-memory {args.max_memory / 2**30:g}GB"
         name = run_speed(suite, out, command, args.sizes, args.rounds, variants=args.variants,
-                         work=Path(args.work) if args.work else None)
+                         work=Path(args.work) if args.work else None, max_memory=args.max_memory)
         print((out / f"{name}.md").read_text(encoding="utf-8"))
         return 0
     from ..bench.quality import run_suite

@@ -262,6 +262,9 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rounds", type=POSITIVE, default=3, help="speed: interleaved rounds (default 3)")
     p.add_argument("--variants", nargs="+", default=["fp32"], choices=["fp32", "bf16", "channels-last"],
                    help="speed: every model also as bf16 autocast and/or channels-last (default fp32 only)")
+    p.add_argument("--max-memory", type=_memory_size, metavar="SIZE",
+                   help="speed: restore tiled to fit SIZE (e.g. 2GB) as `restore --max-memory` does, each model and "
+                   "size in a fresh process (default: whole images, interleaved)")
 
 
 def _add_app(sub: argparse._SubParsersAction) -> None:

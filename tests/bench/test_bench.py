@@ -85,6 +85,31 @@ def test_an_equal_steps_control_trains_the_steps_of_another_method(tmp_path, pai
     assert "Further paired differences" in markdown and "| fast - unet | pairs |" in markdown
 
 
+def test_a_method_trains_on_its_own_sources_instead_of_the_suites(tmp_path, paired_root):
+    own = {"set": TINY_UNET, "steps_of": "suite data", "data": [{"root": str(paired_root), "include": "img1*", "repeat": 2}]}
+    path = write_suite(tmp_path, paired_root, budget={"minutes": 0.05},
+                       methods={"suite data": {"set": TINY_UNET}, "own data": own}, baseline="suite data")
+    suite = load_suite(path)
+    assert run_key(suite, "own data", 0) != run_key(suite, "suite data", 0)  # the same model, other data: another run
+    done = bench(path, tmp_path)
+    assert done.returncode == 0, done.stderr
+    trained_on = {}
+    for run in (tmp_path / "work").glob("*-s0-*"):
+        root = yaml.safe_load((run / "config.yaml").read_text())["data"]["train"]["root"]
+        trained_on[run.name.split("-s0-")[0]] = sorted(p.name for p in (tmp_path / "work" / root).glob("input/*"))
+    assert trained_on == {"suite_data": ["0-img0.png", "0-img1.png", "0-img2.png"],
+                          "own_data": ["0-img1.png", "0.1-img1.png"]}
+    runs = {r["method"]: r for r in json.loads((tmp_path / "out" / "tiny.json").read_text())["runs"]}
+    assert runs["own data"]["steps"] == runs["suite data"]["steps"]  # a training-set comparison at equal steps
+    mixed = write_suite(tmp_path, paired_root, methods={"unet": {"set": TINY_UNET, "data": [{"root": "x", "synth": {"clean": "y"}}]}})
+    with pytest.raises(ConfigError, match=r"methods.unet.data: each train source needs either root or synth"):
+        load_suite(mixed)
+    untrained = write_suite(tmp_path, paired_root, train=[], methods={"unet": {"set": TINY_UNET, "data": [{"root": "x"}]},
+                                                                      "fast": {"set": TINY_FAST}})
+    with pytest.raises(ConfigError, match="a quality suite needs tests and train sources"):
+        load_suite(untrained)  # "fast" has neither its own data nor the suite's
+
+
 def test_a_learning_free_method_is_scored_as_built(tmp_path, paired_root):
     path = write_suite(tmp_path, paired_root, methods={"unet": {"set": TINY_UNET},
                                                        "dcp": {"set": ["model.name=dark_channel_prior"], "train": False}})
@@ -115,7 +140,8 @@ def test_a_timelapse_suite_trains_on_repeated_scenes_and_scores_held_out_scenes(
                        baseline="plain")
     done = bench(path, tmp_path)
     assert done.returncode == 0, done.stderr
-    scenes = sorted(p.name for p in (tmp_path / "work" / "train-data").iterdir())
+    (folder,) = (tmp_path / "work").glob("train-data-*")
+    scenes = sorted(p.name for p in folder.iterdir())
     assert scenes == ["0-s0", "0-s1", "0.1-s0", "0.1-s1"]  # held-out scene s2 never trained on, the others twice
     report = json.loads((tmp_path / "out" / "tiny.json").read_text())
     assert [len(r["scores"]["held out"]) for r in report["runs"]] == [4, 4]  # s2's four frames against its clean frame
@@ -157,7 +183,7 @@ def test_speed_table_side_by_side(tmp_path, paired_root):
     assert [r["method"] for r in rows] == ["unet", "fast"]
     assert all(r["train_steps_per_s"] > 0 and r["mp_per_s@0.05"] > 0 and r["peak_gib@0.262144"] > 0 for r in rows)
     assert all(r["recipe_steps_per_s"] > 0 for r in rows)  # the whole recipe, through the Trainer on the suite's data
-    assert (tmp_path / "work" / "train-data" / "input").is_dir()
+    assert [f.name for f in (tmp_path / "work").glob("train-data-*/input")] == ["input"]  # both methods' one folder
     markdown = (tmp_path / "out" / "tiny_speed.md").read_text()
     assert "(1.00x)" in markdown and "| recipe steps/s (Trainer) | Trainer vs bare step |" in markdown
 
@@ -178,6 +204,22 @@ def test_a_speed_only_suite_times_every_variant_and_is_refused_for_quality(tmp_p
     assert done.returncode == 2 and "needs tests and train sources" in done.stderr and done.stderr.count("\n") == 1
 
 
+def test_speed_tiled_to_a_memory_budget_runs_each_model_fresh_and_names_a_budget_too_small(tmp_path, paired_root):
+    path = write_suite(tmp_path, paired_root, train=[], tests={})
+    done = run_cli("bench", "speed", str(path), "--sizes", "0.05", "--rounds", "1", "--max-memory", "8GB",
+                   "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "out" / "tiny_speed_tiled.json").read_text())
+    assert report["max_memory"] == 8 * 2**30 and report["command"].endswith("--max-memory 8GB")
+    assert all(r["mp_per_s@0.05"] > 0 and 0 < r["peak_gib@0.262144"] < 8 for r in report["rows"])
+    assert all(r["tile@0.262144"] is None for r in report["rows"])  # 512 x 512 fits 8 GiB whole
+    assert "| tile |" in (tmp_path / "out" / "tiny_speed_tiled.md").read_text()
+    small = run_cli("bench", "speed", str(path), "--sizes", "--rounds", "1", "--max-memory", "1MB", "--out", str(tmp_path / "o2"))
+    assert small.returncode == 2 and "Traceback" not in small.stderr and not (tmp_path / "o2").exists()
+    assert small.stderr.splitlines()[-1].startswith("memrestore: error: unet at 0.262144 MP within 0.000976562 GiB: "
+                                                    "--max-memory 0.00 GiB is too small for a 512x512 image")
+
+
 def test_shipped_suites_load():
     from pathlib import Path
 
@@ -194,11 +236,11 @@ def test_a_child_of_a_large_process_reports_its_own_peak_memory():
     """Linux carries a parent's ru_maxrss over fork and exec; the peak read must be the child's own."""
     import numpy as np
 
-    from memrestore.bench.speed import peak_memory_gib
+    from memrestore.bench.speed import fresh_inference
 
     ballast = np.ones(2**28)  # 2 GiB in this process
     ballast[::4096] = 2.0  # touched, so resident
-    child = peak_memory_gib({"name": "unet", "width": 8, "depths": [1], "middle": 1}, 0.01)
+    child = fresh_inference({"name": "unet", "width": 8, "depths": [1], "middle": 1}, 0.01)["peak_rss_gib"]
     assert 0 < child < 1.5, child
     del ballast
 
