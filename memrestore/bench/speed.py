@@ -134,12 +134,12 @@ def _child(spec_json: str) -> None:
 
     model.eval()
     bf16, channels_last = VARIANTS[variant]
-    options = InferenceOptions(bf16=bf16, channels_last=channels_last, overlap=32, max_memory=max_memory)
-    side = int(math.sqrt(spec["megapixels"] * 1e6))
-    try:
-        tile = tile_for_budget(model, side, side, max_memory, model.size_multiple, options.overlap)
+    side, overlap = int(math.sqrt(spec["megapixels"] * 1e6)), 32
+    try:  # chosen once, as `restore --max-memory` chooses it, so the tile reported is the tile timed
+        tile = tile_for_budget(model, side, side, max_memory, model.size_multiple, overlap)
     except MemrestoreError as exc:  # the parent reports it as one line
         sys.exit(str(exc))
+    options = InferenceOptions(bf16=bf16, channels_last=channels_last, overlap=overlap, tile=tile)
     restore(model, torch.rand(1, 3, 96, 96), options)  # warm-up
     x = torch.rand(1, 3, side, side)
     times = []
