@@ -236,9 +236,10 @@ def run_fit_preset(args: argparse.Namespace) -> int:
     estimates = document["estimates"]
     columns = list(next(iter(estimates.values())))
     print(format_table(["pair", *columns], [[name, *(float(e[k]) for k in columns)] for name, e in estimates.items()]))
-    if document["left_out"]:
-        print(f"left out (no dominant streak direction): {', '.join(document['left_out'])}")
-    print("fitted ranges: " + ", ".join(f"{k} {v[0]:g}-{v[1]:g}" for k, v in document["ranges"].items()))
+    for name, entry in document["left_out"].items():
+        print(f"left out {name}: {entry['why']}")
+    print("fitted ranges: " + ", ".join(f"{k} {v[0]:g}-{v[1]:g}" if isinstance(v, list) else f"{k} {v}"
+                                        for k, v in document["ranges"].items()))
     print(f"wrote {args.output} ({document['pairs']} pairs; `memrestore synth --task {args.task} --preset {args.output}`) "
           f"and {Path(args.output).with_suffix('.png')}")
     return 0

@@ -21,7 +21,7 @@ from ..errors import MemrestoreError
 from ..io import read_image, to_float_rgb
 from ..io.atomic import atomic_write_text, check_output_file
 from . import degrade
-from .degrade import rain_fit
+from .degrade.fitting import Fitter
 
 # The first preset of a task is its default. Hand-set ones were calibrated against the real sets by
 # benchmarks/realism.py (RESULTS.md, "Synthetic realism").
@@ -35,7 +35,16 @@ PRESETS: dict[str, dict[str, dict]] = {
 }
 TASKS = tuple(PRESETS)
 FITTED = Path(__file__).parent / "fitted_presets"
-FITTABLE = ("derain", "timelapse")  # tasks whose renderer has a fitting tool (rain streaks)
+FITTABLE = ("derain", "timelapse", "dehaze", "deblur")  # tasks whose renderer has a fitting tool
+
+
+def fitter(task: str) -> Fitter:
+    """The fitting tool of ``task``'s renderer (rain streaks, scattering haze, motion blur)."""
+    if task not in FITTABLE:
+        raise MemrestoreError(f"--task {task}: fitting is implemented for {', '.join(FITTABLE)} only")
+    from .degrade import blur_fit, haze_fit, rain_fit
+
+    return {"derain": rain_fit.FITTER, "dehaze": haze_fit.FITTER, "deblur": blur_fit.FITTER}[renderer(task)]
 
 
 def renderer(task: str) -> str:
@@ -81,24 +90,23 @@ def read_fitted(path: Path, task: str) -> dict:
         raise MemrestoreError(f"{path}: not a preset file (no 'ranges' mapping)")
     if document.get("task") != renderer(task):
         raise MemrestoreError(f"{path}: a preset for {document.get('task')!r}, not for {task!r}")
-    allowed = {*rain_fit.MARGINS, "layers"}
+    allowed = fitter(task).range_keys
     unknown = set(document["ranges"]) - allowed
     if unknown:
         raise MemrestoreError(f"{path}: unknown range(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(allowed))})")
-    return {key: tuple(value) for key, value in document["ranges"].items()}
+    return {key: tuple(value) if isinstance(value, list) else value for key, value in document["ranges"].items()}
 
 
 def fit_preset(real: str | Path, task: str, output: str | Path, match: Optional[str] = None, layout: str = "auto",
                widen: float = 0.25, preview: bool = True) -> dict:
     """Fit ``task``'s renderer ranges to the real pairs of ``real`` (those whose input name matches
-    ``match``), write the preset YAML to ``output`` (and, with ``preview``, a PNG beside it: real rain
-    layers above layers rendered from each pair's estimate); returns the written document. Pairs whose
-    rain layer has no dominant direction (coherence below ``rain_fit.MIN_COHERENCE``) are not streak
-    rain and are left out of the ranges (listed under ``left_out``)."""
+    ``match``) with the renderer's ``Fitter``, write the preset YAML to ``output`` (and, with
+    ``preview``, a PNG beside it: the measured degradation of the first pairs above one rendered from
+    each pair's estimate); returns the written document. Pairs the fitter cannot fit (rain without a
+    dominant streak direction, pairs that are not scattering haze) are listed under ``left_out`` with why."""
     from .layouts import guess_layout, read_layout
 
-    if task not in FITTABLE:
-        raise MemrestoreError(f"--task {task}: fitting is implemented for rain streaks ({', '.join(FITTABLE)}) only")
+    fit = fitter(task)
     real, output = Path(real), check_output_file(output)
     if not real.is_dir():
         raise MemrestoreError(f"{real}: folder not found")
@@ -106,33 +114,34 @@ def fit_preset(real: str | Path, task: str, output: str | Path, match: Optional[
     pairs = [p for p in pairs if match is None or fnmatch.fnmatch(Path(p.input).name, match)]
     if not pairs:
         raise MemrestoreError(f"{real}: no pairs{f' whose input matches {match!r}' if match else ''} to fit")
-    estimates, left_out, shown = [], {}, {"real rain": [], "rendered": []}
+    estimates, left_out = [], {}
+    shown: dict[str, list[np.ndarray]] = {row: [] for row in fit.preview_rows}
     for pair in tqdm(pairs, desc=f"fit {task} preset", unit="pair"):
-        rainy, clean = (to_float_rgb(read_image(p)) for p in (pair.input, pair.target))
-        if rainy.shape != clean.shape:
+        degraded, clean = (to_float_rgb(read_image(p)) for p in (pair.input, pair.target))
+        if degraded.shape != clean.shape:
             raise MemrestoreError(f"{pair.input}: size differs from {pair.target}")
-        estimate = rain_fit.estimate_rain(rainy, clean)
+        estimate = fit.estimate(degraded, clean)
         name = Path(pair.input).relative_to(real).as_posix() if Path(pair.input).is_relative_to(real) else str(pair.input)
-        if estimate.coherence < rain_fit.MIN_COHERENCE:
-            left_out[name] = estimate.as_dict()
+        reason = fit.left_out(estimate)
+        if reason:
+            left_out[name] = {**estimate.as_dict(), "why": reason}
             continue
         estimates.append((name, estimate))
-        if preview and len(shown["real rain"]) < 4:
-            layer, _ = rain_fit.rain_layer_of(rainy, clean)
-            rendered = degrade.rain_layer(*layer.shape, estimate.params(), np.random.default_rng(0))
-            shown["real rain"].append(np.repeat(layer[..., None], 3, axis=2))
-            shown["rendered"].append(np.repeat(rendered[..., None] + estimate.veil, 3, axis=2).clip(0, 1))
+        if preview and len(estimates) <= 4:
+            for row, image in zip(fit.preview_rows, fit.preview(degraded, clean, estimate)):
+                shown[row].append(image)
     if not estimates:
-        raise MemrestoreError(f"{real}: no pair shows streak rain (the rain layer's direction coherence is below "
-                              f"{rain_fit.MIN_COHERENCE} in all {len(left_out)}): the streak renderer cannot be fitted to it")
+        reasons = sorted({entry["why"].split(" (")[0] for entry in left_out.values()})
+        raise MemrestoreError(f"{real}: no pair shows {fit.what} ({'; '.join(reasons)}, in all {len(left_out)}): "
+                              f"the {task} renderer cannot be fitted to it")
     document = {
         "task": renderer(task),
         "fitted_on": real.name + (f" (inputs matching {match})" if match else ""),
         "pairs": len(estimates),
         "widen": widen,
-        "ranges": rain_fit.fit_ranges([e for _, e in estimates], widen),
+        "ranges": fit.fit_ranges([e for _, e in estimates], widen),
         "estimates": {name: e.as_dict() for name, e in estimates},
-        "left_out": left_out,  # no dominant streak direction: drops, splashes or scene change, not streaks
+        "left_out": left_out,
     }
     atomic_write_text(output, yaml.safe_dump(document, sort_keys=False, default_flow_style=None))
     if preview:

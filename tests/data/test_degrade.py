@@ -101,6 +101,19 @@ def test_timelapse_frames_share_the_scene(rng):
     assert np.abs(background - clean).mean() < 0.05
 
 
+def test_every_shipped_preset_renders(rng):
+    from memrestore.data.presets import TASKS, fitted_presets, preset_names
+    from memrestore.data.synth import render
+
+    assert {"jorder", "rain12"} <= set(fitted_presets("derain")) and "sots-fitted" in fitted_presets("dehaze")
+    clean = smooth_image(rng, 40, 48)
+    for task in (t for t in TASKS if t != "timelapse"):  # time-lapse frames use the rain presets
+        for name in preset_names(task):
+            degraded, _ = render(task, clean, np.random.default_rng(0), name)
+            assert degraded.shape == clean.shape and 0.0 <= degraded.min() and degraded.max() <= 1.0, (task, name)
+            assert np.abs(degraded - clean).mean() > 1e-3, (task, name)  # it degrades
+
+
 @pytest.mark.parametrize("task, extra, mask", [
     ("raindrop", [], True), ("deshadow", [], True), ("deblur", [], False), ("dehaze", [], False),
     ("derain", ["--preset", "heavy"], False),

@@ -103,8 +103,8 @@ def test_bad_presets_fail_in_one_line(tmp_path):
     write_image(rainless / "input" / "a.png", np.clip(photo(96, 128) * 1.1, 0, 1))
     write_image(rainless / "target" / "a.png", photo(96, 128))
     failed = run_cli("fit-preset", str(rainless), "-o", str(tmp_path / "p.yaml"))
-    assert failed.returncode == 2 and "no pair shows streak rain" in failed.stderr
+    assert failed.returncode == 2 and "no pair shows rain streaks (no dominant streak direction" in failed.stderr
     failed = run_cli("fit-preset", str(tmp_path / "nowhere"), "-o", str(tmp_path / "p.yaml"))
     assert failed.returncode == 2 and failed.stderr.count("\n") == 1 and "folder not found" in failed.stderr
-    failed = run_cli("fit-preset", str(tmp_path), "--task", "dehaze", "-o", str(tmp_path / "p.yaml"))
+    failed = run_cli("fit-preset", str(tmp_path), "--task", "raindrop", "-o", str(tmp_path / "p.yaml"))
     assert failed.returncode == 2 and "invalid choice" in failed.stderr

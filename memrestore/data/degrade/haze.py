@@ -6,7 +6,9 @@ with J the clean image, d the scene depth, A the global atmospheric light and be
 coefficient. RESIDE's indoor training set draws A uniformly in [0.7, 1.0] and beta in [0.6, 1.8],
 with depth from the NYU-Depth-v2 maps. Photos without a depth map get a pseudo-depth: distance grows
 towards the top of the frame (ground near, sky far) and with low-frequency structure of the image,
-normalised to [0, 1] and scaled by ``depth_scale`` (RESIDE's depths are metres, ~1-10 m indoors).
+normalised to [0, 1], lifted so its nearest point is ``near`` times its farthest (a room's nearest
+wall is not at the camera), and scaled by ``depth_scale`` (RESIDE's depths are metres, ~1-10 m indoors).
+``haze_fit`` measures A, the far optical depth beta * depth_scale and ``near`` on real pairs.
 """
 
 from __future__ import annotations
@@ -23,16 +25,20 @@ from ...errors import MemrestoreError
 
 @dataclass(frozen=True)
 class HazeParams:
-    """Scattering coefficient ``beta`` (per depth unit) and atmospheric light ``airlight``."""
+    """Scattering coefficient ``beta`` (per depth unit), atmospheric light ``airlight``, and the
+    pseudo-depth's nearest point as a fraction ``near`` of its farthest."""
 
     beta: float = 1.0
     airlight: float = 0.85
+    near: float = 0.0
 
 
 def sample_haze_params(rng: np.random.Generator, beta: tuple[float, float] = (0.6, 1.8),
-                       airlight: tuple[float, float] = (0.7, 1.0)) -> HazeParams:
-    """RESIDE-ITS ranges by default."""
-    return HazeParams(float(rng.uniform(*beta)), float(rng.uniform(*airlight)))
+                       airlight: tuple[float, float] = (0.7, 1.0), near: tuple[float, float] = (0.0, 0.0)) -> HazeParams:
+    """RESIDE-ITS ranges by default. ``near`` is drawn only when its range is not one value, so presets
+    without it render exactly what they rendered before it existed."""
+    drawn = HazeParams(float(rng.uniform(*beta)), float(rng.uniform(*airlight)))
+    return HazeParams(drawn.beta, drawn.airlight, float(near[0] if near[0] == near[1] else rng.uniform(*near)))
 
 
 def pseudo_depth(clean: np.ndarray, rng: np.random.Generator, smooth: float = 0.08) -> np.ndarray:
@@ -69,10 +75,11 @@ def read_depth(path: str | Path, shape: tuple[int, int]) -> np.ndarray:
 def add_haze(clean: np.ndarray, rng: np.random.Generator, params: Optional[HazeParams] = None,
              depth: Optional[np.ndarray] = None, depth_scale: float = 1.5, ranges: Optional[dict] = None) -> np.ndarray:
     """Hazy version of a float HxWx3 image in [0, 1]. ``depth`` (HxW, already in depth units) is
-    used as given; otherwise a pseudo-depth in [0, 1] is scaled by ``depth_scale``."""
+    used as given (``params.near`` does not apply); otherwise a pseudo-depth in [0, 1], its nearest
+    point lifted to ``params.near``, is scaled by ``depth_scale``."""
     params = params or sample_haze_params(rng, **(ranges or {}))
     if depth is None:
-        depth = pseudo_depth(clean, rng) * depth_scale
+        depth = (params.near + (1.0 - params.near) * pseudo_depth(clean, rng)) * depth_scale
     t = np.exp(-params.beta * depth.astype(np.float32))[..., None]
     hazy = clean.astype(np.float32) * t + params.airlight * (1.0 - t)
     return np.clip(hazy, 0.0, 1.0).astype(np.float32)

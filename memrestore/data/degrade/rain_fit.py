@@ -21,12 +21,13 @@ real set shows (domain randomisation: a generator fitted to one set alone would 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Callable
+from typing import Optional
 
 import cv2
 import numpy as np
 from scipy import ndimage
 
+from .fitting import Fitter, solve_increasing, widened_range
 from .rain import RainParams, rain_layer
 
 SIMULATED_SIZE = 320  # side of the layers rendered to match statistics; long enough for 60-px streaks
@@ -125,15 +126,6 @@ def _simulated(params: RainParams, seeds: int = 2) -> dict[str, float]:
     return {key: float(np.mean([s[key] for s in stats])) for key in stats[0]}
 
 
-def _solve(target: float, low: float, high: float, measure: Callable[[float], float], steps: int = 8,
-           log: bool = False) -> float:
-    """The value in [low, high] whose (increasing) ``measure`` meets ``target``, by bisection."""
-    for _ in range(steps):
-        middle = np.sqrt(low * high) if log else 0.5 * (low + high)
-        low, high = (middle, high) if measure(middle) < target else (low, middle)
-    return float(np.sqrt(low * high) if log else 0.5 * (low + high))
-
-
 def estimate_rain(rainy: np.ndarray, clean: np.ndarray, rounds: int = 2) -> RainEstimate:
     """Renderer parameters whose rain layer has the statistics of this real pair's."""
     layer, chroma = rain_layer_of(rainy, clean)
@@ -146,13 +138,13 @@ def estimate_rain(rainy: np.ndarray, clean: np.ndarray, rounds: int = 2) -> Rain
                             coherence=coherence, chroma=chroma)
     params = RainParams(density=0.004, length=20, angle=angle, width=0.6, intensity=1.0)
     for _ in range(rounds):  # each statistic mostly follows one parameter: solve them in turn
-        length = _solve(target["along"], *LENGTHS,
-                        lambda v: _simulated(_with(params, length=max(2, int(round(v)))))["along"])
+        length = solve_increasing(target["along"], *LENGTHS,
+                                  lambda v: _simulated(_with(params, length=max(2, int(round(v)))))["along"])
         params = _with(params, length=max(2, int(round(length))))
-        width = _solve(target["across"], *WIDTHS, lambda v: _simulated(_with(params, width=v))["across"])
+        width = solve_increasing(target["across"], *WIDTHS, lambda v: _simulated(_with(params, width=v))["across"])
         params = _with(params, width=width)
-        density = _solve(target["coverage"], *DENSITIES, lambda v: _simulated(_with(params, density=v))["coverage"],
-                         log=True)
+        density = solve_increasing(target["coverage"], *DENSITIES,
+                                   lambda v: _simulated(_with(params, density=v))["coverage"], log=True)
         params = _with(params, density=density)
     intensity = float(np.clip(target["peak"] / max(_simulated(params)["peak"], 1e-6), 0.0, 1.0))
     return RainEstimate(density=params.density, length=float(params.length), angle=angle, width=params.width,
@@ -163,8 +155,7 @@ def _with(params: RainParams, **changes) -> RainParams:
     return RainParams(**{**asdict(params), **changes})
 
 
-# Domain randomisation: each fitted range spans the estimates' 10th-90th percentiles, widened on each
-# side by ``widen`` times that span and by at least these margins (so one real set is not over-fitted).
+# Domain randomisation: the least widening of each range on each side (``fitting.widened_range``).
 MARGINS = {"density": ("relative", 0.3), "length": ("relative", 0.3), "angle": ("absolute", 5.0),
            "width": ("relative", 0.3), "intensity": ("relative", 0.15), "veil": ("absolute", 0.01)}
 BOUNDS = {"density": DENSITIES, "length": LENGTHS, "angle": (-60.0, 60.0), "width": WIDTHS,
@@ -172,23 +163,30 @@ BOUNDS = {"density": DENSITIES, "length": LENGTHS, "angle": (-60.0, 60.0), "widt
 
 
 def fit_ranges(estimates: list[RainEstimate], widen: float = 0.25) -> dict[str, list[float]]:
-    """``sample_rain_params`` ranges covering ``estimates`` (see ``MARGINS``), plus ``layers: [1, 1]``:
-    each estimate describes a pair's whole rain, so one layer renders what was measured."""
+    """``sample_rain_params`` ranges covering ``estimates`` (``fitting.widened_range`` with ``MARGINS``),
+    plus ``layers: [1, 1]``: each estimate describes a pair's whole rain, so one layer renders what was measured."""
     if not estimates:
         raise ValueError("no rain estimates to fit")
     ranges: dict[str, list[float]] = {}
     for key in MARGINS:
-        values = np.array([getattr(e, key) for e in estimates], float)
-        low, high = np.quantile(values, [0.1, 0.9]) if len(values) >= 5 else (values.min(), values.max())
-        room = widen * (high - low)
-        low = max(low - max(room, _margin(key, low)), BOUNDS[key][0])
-        high = min(high + max(room, _margin(key, high)), BOUNDS[key][1])
+        low, high = widened_range([getattr(e, key) for e in estimates], widen, MARGINS[key], BOUNDS[key])
         ranges[key] = [int(np.floor(low)), int(np.ceil(high))] if key == "length" else [round(float(low), 5),
                                                                                          round(float(high), 5)]
     ranges["layers"] = [1, 1]
     return ranges
 
 
-def _margin(key: str, value: float) -> float:
-    kind, margin = MARGINS[key]
-    return margin * abs(value) if kind == "relative" else margin
+def _left_out(estimate: RainEstimate) -> Optional[str]:
+    if estimate.coherence < MIN_COHERENCE:
+        return f"no dominant streak direction (coherence {estimate.coherence:.2f} < {MIN_COHERENCE})"
+    return None
+
+
+def _preview(rainy: np.ndarray, clean: np.ndarray, estimate: RainEstimate) -> tuple[np.ndarray, np.ndarray]:
+    layer, _ = rain_layer_of(rainy, clean)
+    rendered = rain_layer(*layer.shape, estimate.params(), np.random.default_rng(0)) + estimate.veil
+    return np.repeat(layer[..., None], 3, axis=2), np.repeat(rendered[..., None], 3, axis=2).clip(0, 1)
+
+
+FITTER = Fitter(what="rain streaks", range_keys=frozenset({*MARGINS, "layers"}), estimate=estimate_rain,
+                left_out=_left_out, fit_ranges=fit_ranges, preview=_preview, preview_rows=("real rain", "rendered"))
