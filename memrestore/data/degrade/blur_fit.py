@@ -121,8 +121,11 @@ def _grey(image: np.ndarray) -> np.ndarray:
 
 
 def _tiles(shape: tuple[int, ...]) -> list[tuple[int, int]]:
+    """Top-left corners of the tiles (none when the image is under two kernels across: no room)."""
     h, w = shape[:2]
     tile = min(TILE, h, w)
+    if tile < 2 * KERNEL:
+        return []
     return [(y, x) for y in range(0, h - tile + 1, tile) for x in range(0, w - tile + 1, tile)]
 
 
@@ -170,7 +173,8 @@ def fit_ranges(estimates: list[BlurEstimate], widen: float = 0.25) -> dict:
 
 def _left_out(estimate: BlurEstimate) -> Optional[str]:
     if estimate.tiles == 0:
-        return f"no tile has texture to estimate a kernel on (mean gradient below {MIN_TEXTURE})"
+        return (f"no textured tile to estimate a kernel on (tiles of at least {2 * KERNEL} px whose mean gradient "
+                f"reaches {MIN_TEXTURE})")
     if estimate.length_high < BOUNDS[0]:
         return "no motion blur (kernels narrower than 2 px)"
     return None
