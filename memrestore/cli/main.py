@@ -223,13 +223,15 @@ def _add_fit_preset(sub: argparse._SubParsersAction) -> None:
         help="fit a synthetic degradation's parameter ranges to real pairs (for `synth --preset FILE`)",
         description="Measure each real pair in the renderer's units (rain: the rain layer's streak angle, length, "
         "width, density, intensity, veil; haze: airlight, far optical depth, near fraction; motion blur: per-tile "
-        "kernels' length, residual noise, sRGB or linear light), fit the renderer's "
+        "kernels' length, residual noise, sRGB or linear light; raindrops: drop count and size from the detail they "
+        "erase), fit the renderer's "
         "ranges to them, widened for domain randomisation, and write a preset file that "
         "`memrestore synth --preset FILE` renders from, with a PNG of measured beside rendered degradations.",
     )
     p.add_argument("real", metavar="DIR", help="real degraded/clean pairs (memrestore's input/ + target/, or --layout)")
-    p.add_argument("--task", default="derain", choices=["derain", "timelapse", "dehaze", "deblur"],
-                   help="renderer to fit: rain streaks (derain, timelapse), scattering haze (dehaze), motion blur (deblur)")
+    p.add_argument("--task", default="derain", choices=["derain", "timelapse", "dehaze", "deblur", "raindrop"],
+                   help="renderer to fit: rain streaks (derain, timelapse), scattering haze (dehaze), motion blur "
+                   "(deblur), raindrops (raindrop)")
     p.add_argument("-o", "--output", required=True, metavar="YAML", help="preset file to write (and YAML's .png)")
     p.add_argument("--match", metavar="GLOB", help="only pairs whose input file name matches, e.g. 'train-*'")
     p.add_argument("--layout", default="auto", help="dataset layout of DIR (default: auto)")

@@ -35,16 +35,17 @@ PRESETS: dict[str, dict[str, dict]] = {
 }
 TASKS = tuple(PRESETS)
 FITTED = Path(__file__).parent / "fitted_presets"
-FITTABLE = ("derain", "timelapse", "dehaze", "deblur")  # tasks whose renderer has a fitting tool
+FITTABLE = ("derain", "timelapse", "dehaze", "deblur", "raindrop")  # tasks whose renderer has a fitting tool
 
 
 def fitter(task: str) -> Fitter:
-    """The fitting tool of ``task``'s renderer (rain streaks, scattering haze, motion blur)."""
+    """The fitting tool of ``task``'s renderer (rain streaks, scattering haze, motion blur, raindrops)."""
     if task not in FITTABLE:
         raise MemrestoreError(f"--task {task}: fitting is implemented for {', '.join(FITTABLE)} only")
-    from .degrade import blur_fit, haze_fit, rain_fit
+    from .degrade import blur_fit, haze_fit, rain_fit, raindrop_fit
 
-    return {"derain": rain_fit.FITTER, "dehaze": haze_fit.FITTER, "deblur": blur_fit.FITTER}[renderer(task)]
+    return {"derain": rain_fit.FITTER, "dehaze": haze_fit.FITTER, "deblur": blur_fit.FITTER,
+            "raindrop": raindrop_fit.FITTER}[renderer(task)]
 
 
 def renderer(task: str) -> str:
@@ -103,7 +104,8 @@ def fit_preset(real: str | Path, task: str, output: str | Path, match: Optional[
     ``match``) with the renderer's ``Fitter``, write the preset YAML to ``output`` (and, with
     ``preview``, a PNG beside it: the measured degradation of the first pairs above one rendered from
     each pair's estimate); returns the written document. Pairs the fitter cannot fit (rain without a
-    dominant streak direction, pairs that are not scattering haze) are listed under ``left_out`` with why."""
+    dominant streak direction, pairs that are not scattering haze, no blur or drops) are listed under
+    ``left_out`` with why."""
     from .layouts import guess_layout, read_layout
 
     fit = fitter(task)

@@ -106,6 +106,7 @@ def test_every_shipped_preset_renders(rng):
     from memrestore.data.synth import render
 
     assert {"jorder", "rain12"} <= set(fitted_presets("derain")) and "sots-fitted" in fitted_presets("dehaze")
+    assert "qian" in fitted_presets("raindrop")
     clean = smooth_image(rng, 40, 48)
     for task in (t for t in TASKS if t != "timelapse"):  # time-lapse frames use the rain presets
         for name in preset_names(task):

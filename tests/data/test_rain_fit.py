@@ -106,5 +106,5 @@ def test_bad_presets_fail_in_one_line(tmp_path):
     assert failed.returncode == 2 and "no pair shows rain streaks (no dominant streak direction" in failed.stderr
     failed = run_cli("fit-preset", str(tmp_path / "nowhere"), "-o", str(tmp_path / "p.yaml"))
     assert failed.returncode == 2 and failed.stderr.count("\n") == 1 and "folder not found" in failed.stderr
-    failed = run_cli("fit-preset", str(tmp_path), "--task", "raindrop", "-o", str(tmp_path / "p.yaml"))
+    failed = run_cli("fit-preset", str(tmp_path), "--task", "deshadow", "-o", str(tmp_path / "p.yaml"))
     assert failed.returncode == 2 and "invalid choice" in failed.stderr

@@ -1,8 +1,9 @@
 """What a renderer's fitting tool provides to ``memrestore fit-preset``, and the one rule that turns
 per-pair estimates into a preset's ranges (domain randomisation).
 
-Each fittable renderer has a module (``rain_fit``, ``haze_fit``) that measures one real pair in the
-renderer's own units and exposes a ``FITTER``; ``presets.fit_preset`` runs any of them the same way.
+Each fittable renderer has a module (``rain_fit``, ``haze_fit``, ``blur_fit``, ``raindrop_fit``) that
+measures one real pair in the renderer's own units and exposes a ``FITTER``; ``presets.fit_preset``
+runs any of them the same way.
 """
 
 from __future__ import annotations
