@@ -5,7 +5,7 @@ writes every result as JSON + Markdown headed by its command.
 Two kinds stay here: measurements of things that are not trained methods (``metrics_speed``,
 ``realism``, ``timelapse_background``, ``blocks_speed``, ``defaults_speed``, ``package_default``), and
 scripts whose suite is written but not yet run alone on the machine (``inference`` ->
-``inference_speed.yaml``, ``memorynet_ablation`` -> ``memorynet_ablation*.yaml``, ``transfer`` ->
-``transfer_derain.yaml``, ``equal_time`` -> ``equal_time_*.yaml``, ``train_throughput`` -> a
+``inference_speed.yaml``, ``memorynet_ablation`` -> ``memorynet_ablation*.yaml``, ``equal_time`` ->
+``equal_time_*.yaml``, ``train_throughput`` -> a
 ``bench speed`` suite's recipe column); ``rain12`` holds their shared helpers. A script goes when its
 suite's table replaces it in RESULTS.md."""
