@@ -19,7 +19,7 @@ al., CVPR 2009, Sec. 4, estimate kernels from sharp/blurred pairs the same way).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Optional
 
@@ -28,7 +28,7 @@ import numpy as np
 from scipy import ndimage
 
 from .blur import apply_kernel, sample_blur_params, shake_trajectory, srgb_to_linear, trajectory_kernel
-from .fitting import Fitter, widened_range
+from .fitting import Fitter, Rounded, widened_range
 
 TILE = 256  # side of the tiles a kernel is estimated on
 KERNEL = 63  # side of the estimated kernels: blur up to ~60 px
@@ -37,7 +37,7 @@ LENGTHS = (1.0, 60.0)  # the renderer's trajectory lengths the statistic is matc
 
 
 @dataclass(frozen=True)
-class BlurEstimate:
+class BlurEstimate(Rounded):
     """The renderer's trajectory ``length`` over one pair's tiles (10th percentile, median, 90th), the
     median RMS residual of the tiles' kernels applied in stored sRGB values and in linear light, and
     the number of tiles used."""
@@ -57,9 +57,6 @@ class BlurEstimate:
     @property
     def noise(self) -> float:
         return min(self.srgb_residual, self.linear_residual)
-
-    def as_dict(self) -> dict[str, float]:
-        return {key: round(float(value), 5) for key, value in asdict(self).items()}
 
 
 def estimate_kernel(blurred: np.ndarray, sharp: np.ndarray, size: int = KERNEL, regulariser: float = 1e-3) -> np.ndarray:

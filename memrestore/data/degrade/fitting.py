@@ -8,7 +8,7 @@ runs any of them the same way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Callable, Optional, Protocol, Sequence
 
 import numpy as np
@@ -16,6 +16,14 @@ import numpy as np
 
 class Estimate(Protocol):
     def as_dict(self) -> dict[str, float]: ...
+
+
+class Rounded:
+    """Mixin of the fitters' estimate dataclasses: ``as_dict`` rounds every field to 5 decimals for the
+    preset file."""
+
+    def as_dict(self) -> dict[str, float]:
+        return {key: round(float(value), 5) for key, value in asdict(self).items()}
 
 
 @dataclass(frozen=True)

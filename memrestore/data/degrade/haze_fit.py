@@ -19,13 +19,13 @@ line in RGB. Per pair:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from .fitting import Fitter, widened_range
+from .fitting import Fitter, Rounded, widened_range
 from .haze import pseudo_depth
 
 AIRLIGHTS = (0.3, 1.0)  # search bounds of A
@@ -36,7 +36,7 @@ SAMPLES = 40_000  # pixels used to find A
 
 
 @dataclass(frozen=True)
-class HazeEstimate:
+class HazeEstimate(Rounded):
     """Renderer parameters (``haze.HazeParams``' units at ``depth_scale`` 1) of one hazy pair, with
     the scattering model's RMS residual and the fraction of pixels whose t could be measured."""
 
@@ -45,9 +45,6 @@ class HazeEstimate:
     near: float
     residual: float
     measured: float
-
-    def as_dict(self) -> dict[str, float]:
-        return {key: round(float(value), 5) for key, value in asdict(self).items()}
 
 
 def transmission(hazy: np.ndarray, clean: np.ndarray, airlight: float) -> tuple[np.ndarray, np.ndarray]:

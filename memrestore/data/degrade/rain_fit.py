@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from .fitting import Fitter, solve_increasing, widened_range
+from .fitting import Fitter, Rounded, solve_increasing, widened_range
 from .rain import RainParams, rain_layer
 
 SIMULATED_SIZE = 320  # side of the layers rendered to match statistics; long enough for 60-px streaks
@@ -40,7 +40,7 @@ MIN_COHERENCE = 0.5
 
 
 @dataclass(frozen=True)
-class RainEstimate:
+class RainEstimate(Rounded):
     """Renderer parameters (``rain.RainParams``' units) that reproduce one real rain layer's statistics,
     with the direction's coherence and the layer's chroma as diagnostics."""
 
@@ -56,9 +56,6 @@ class RainEstimate:
     def params(self) -> RainParams:
         return RainParams(density=self.density, length=max(2, int(round(self.length))), angle=self.angle,
                           width=self.width, intensity=self.intensity, veil=self.veil)
-
-    def as_dict(self) -> dict[str, float]:
-        return {key: round(float(value), 5) for key, value in asdict(self).items()}
 
 
 def rain_layer_of(rainy: np.ndarray, clean: np.ndarray, white: float = 0.96) -> tuple[np.ndarray, float]:

@@ -20,13 +20,13 @@ middle values while matching.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Optional
 
 import cv2
 import numpy as np
 
-from .fitting import Fitter, solve_increasing, widened_range
+from .fitting import Fitter, Rounded, solve_increasing, widened_range
 from .rain_fit import half_widths
 from .raindrop import RaindropParams, add_raindrops
 
@@ -38,7 +38,7 @@ MATCHING = {"refraction": 1.75, "inner_blur": 2.5, "defocus": 1.25}  # middles o
 
 
 @dataclass(frozen=True)
-class RaindropEstimate:
+class RaindropEstimate(Rounded):
     """Renderer parameters (``raindrop.RaindropParams``' units) reproducing one pair's drop map, and
     the map's statistics."""
 
@@ -46,9 +46,6 @@ class RaindropEstimate:
     radius_max: float
     coverage: float
     size: float
-
-    def as_dict(self) -> dict[str, float]:
-        return {key: round(float(value), 5) for key, value in asdict(self).items()}
 
 
 def _detail(image: np.ndarray) -> np.ndarray:
