@@ -21,6 +21,8 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from .colour import linear_to_srgb, srgb_to_linear
+
 
 @dataclass(frozen=True)
 class BlurParams:
@@ -80,15 +82,6 @@ def trajectory_kernel(trajectory: np.ndarray, size: int) -> np.ndarray:
     if kernel.sum() == 0:
         kernel[centre, centre] = 1.0
     return (kernel / kernel.sum()).astype(np.float32)
-
-
-def srgb_to_linear(image: np.ndarray) -> np.ndarray:
-    return np.where(image <= 0.04045, image / 12.92, ((image + 0.055) / 1.055) ** 2.4).astype(np.float32)
-
-
-def linear_to_srgb(image: np.ndarray) -> np.ndarray:
-    image = np.clip(image, 0.0, 1.0)
-    return np.where(image <= 0.0031308, image * 12.92, 1.055 * image ** (1 / 2.4) - 0.055).astype(np.float32)
 
 
 def apply_kernel(clean: np.ndarray, kernel: np.ndarray, linear: bool = True) -> np.ndarray:

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Optional
+from typing import Iterator, Optional
 
 import cv2
 import numpy as np
 from scipy import ndimage
 
-from .blur import apply_kernel, sample_blur_params, shake_trajectory, srgb_to_linear, trajectory_kernel
+from .blur import apply_kernel, sample_blur_params, shake_trajectory, trajectory_kernel
+from .colour import grey, srgb_to_linear
 from .fitting import Fitter, Rounded, widened_range
 
 TILE = 256  # side of the tiles a kernel is estimated on
@@ -113,10 +114,6 @@ def renderer_length(extent: float) -> float:
     return float(np.interp(extent, extents, lengths))
 
 
-def _grey(image: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(np.ascontiguousarray(image.astype(np.float32)), cv2.COLOR_RGB2GRAY)
-
-
 def _tiles(shape: tuple[int, ...]) -> list[tuple[int, int]]:
     """Top-left corners of the tiles (none when the image is under two kernels across: no room)."""
     h, w = shape[:2]
@@ -126,18 +123,25 @@ def _tiles(shape: tuple[int, ...]) -> list[tuple[int, int]]:
     return [(y, x) for y in range(0, h - tile + 1, tile) for x in range(0, w - tile + 1, tile)]
 
 
-def estimate_blur(blurred: np.ndarray, sharp: np.ndarray) -> BlurEstimate:
-    """Per-tile kernels of one float HxWx3 blurred/sharp pair, summarised in the renderer's units."""
-    tile, margin = min(TILE, *blurred.shape[:2]), KERNEL // 2  # tile borders are reflected, not real neighbours
-    extents: dict[bool, list[float]] = {False: [], True: []}
-    residuals: dict[bool, list[float]] = {False: [], True: []}
+def _tile_kernels(blurred: np.ndarray, sharp: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray, dict[bool, np.ndarray]]]:
+    """For each textured tile: (blurred tile, sharp tile, {linear: kernel}) with the kernel estimated in
+    stored sRGB values (False) and in linear light (True)."""
+    tile = min(TILE, *blurred.shape[:2])
     for y, x in _tiles(blurred.shape):
         bt, st = blurred[y:y + tile, x:x + tile].astype(np.float32), sharp[y:y + tile, x:x + tile].astype(np.float32)
-        if np.abs(np.gradient(_grey(st))).mean() < MIN_TEXTURE:
+        if np.abs(np.gradient(grey(st))).mean() < MIN_TEXTURE:
             continue
-        for linear in (False, True):
-            b, s = (srgb_to_linear(bt), srgb_to_linear(st)) if linear else (bt, st)
-            kernel = estimate_kernel(_grey(b), _grey(s))
+        yield bt, st, {linear: estimate_kernel(*(grey(srgb_to_linear(v) if linear else v) for v in (bt, st)))
+                       for linear in (False, True)}
+
+
+def estimate_blur(blurred: np.ndarray, sharp: np.ndarray) -> BlurEstimate:
+    """Per-tile kernels of one float HxWx3 blurred/sharp pair, summarised in the renderer's units."""
+    margin = KERNEL // 2  # tile borders are reflected, not real neighbours
+    extents: dict[bool, list[float]] = {False: [], True: []}
+    residuals: dict[bool, list[float]] = {False: [], True: []}
+    for bt, st, kernels in _tile_kernels(blurred, sharp):
+        for linear, kernel in kernels.items():
             explained = apply_kernel(st, kernel, linear=linear)
             residuals[linear].append(float(np.sqrt(np.mean((explained - bt)[margin:-margin, margin:-margin] ** 2))))
             extents[linear].append(kernel_extent(kernel))
@@ -178,14 +182,16 @@ def _left_out(estimate: BlurEstimate) -> Optional[str]:
 
 
 def _preview(blurred: np.ndarray, sharp: np.ndarray, estimate: BlurEstimate) -> tuple[np.ndarray, np.ndarray]:
-    """Real kernels of the first tiles beside kernels the renderer draws at the pair's median length."""
-    tile = min(TILE, *blurred.shape[:2])
+    """Real kernels of the first textured tiles, in the domain that explained the pair, beside kernels
+    the renderer draws at the pair's median length."""
     real, rendered = [], []
-    for k, (y, x) in enumerate(_tiles(blurred.shape)[:4]):
-        kernel = estimate_kernel(_grey(blurred[y:y + tile, x:x + tile]), _grey(sharp[y:y + tile, x:x + tile]))
+    for k, (_, _, kernels) in zip(range(4), _tile_kernels(blurred, sharp)):
+        kernel = kernels[estimate.linear]
         real.append(kernel / max(float(kernel.max()), 1e-12))
         drawn = trajectory_kernel(shake_trajectory(np.random.default_rng(k), estimate.length), KERNEL)
         rendered.append(drawn / max(float(drawn.max()), 1e-12))
+    if not real:
+        return np.zeros((KERNEL, KERNEL, 3), np.float32), np.zeros((KERNEL, KERNEL, 3), np.float32)
     return tuple(np.repeat(np.concatenate(row, axis=1)[..., None], 3, axis=2) for row in (real, rendered))
 
 

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from ...errors import MemrestoreError
+from .colour import grey
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,8 @@ def pseudo_depth(clean: np.ndarray, rng: np.random.Generator, smooth: float = 0.
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     tilt = rng.uniform(-0.3, 0.3)
     ramp = 1.0 - (yy / max(h - 1, 1)) + tilt * (xx / max(w - 1, 1) - 0.5)
-    gray = cv2.cvtColor(np.ascontiguousarray(clean.astype(np.float32)), cv2.COLOR_RGB2GRAY)
     sigma = smooth * max(h, w)
-    structure = cv2.GaussianBlur(gray, (0, 0), sigma)
+    structure = cv2.GaussianBlur(grey(clean), (0, 0), sigma)
     depth = 0.7 * ramp + 0.3 * structure
     depth -= depth.min()
     return (depth / max(float(depth.max()), 1e-6)).astype(np.float32)

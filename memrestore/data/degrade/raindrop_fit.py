@@ -26,6 +26,7 @@ from typing import Optional
 import cv2
 import numpy as np
 
+from .colour import grey
 from .fitting import Fitter, Rounded, solve_increasing, widened_range
 from .rain_fit import half_widths
 from .raindrop import RaindropParams, add_raindrops
@@ -49,8 +50,8 @@ class RaindropEstimate(Rounded):
 
 
 def _detail(image: np.ndarray) -> np.ndarray:
-    grey = cv2.cvtColor(np.ascontiguousarray(image.astype(np.float32)), cv2.COLOR_RGB2GRAY)
-    gx, gy = cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1)
+    luma = grey(image)
+    gx, gy = cv2.Sobel(luma, cv2.CV_32F, 1, 0), cv2.Sobel(luma, cv2.CV_32F, 0, 1)
     return cv2.GaussianBlur(gx * gx + gy * gy, (0, 0), DETAIL_SIGMA)
 
 
