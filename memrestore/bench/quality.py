@@ -44,7 +44,7 @@ from ..io.atomic import atomic_write_text
 from ..metrics import psnr_ssim
 from ..models import model_from_config
 from .report import CpuShare, machine, write_quality_report
-from .suite import Source, Suite, digest, method_config, run_key, slug
+from .suite import Source, Suite, digest, method_config, run_key, slug, source_identity
 
 
 def selected_pairs(root: str | Path, layout: str, include: str) -> list[Pair]:
@@ -64,7 +64,7 @@ def _source_links(source: Source, work: Path) -> list[list[tuple[Path, Path]]]:
     root = Path(source.root)
     if source.synth is not None:
         s = source.synth
-        root = work / f"synth-{s.task}-{s.preset or 'default'}-{digest(repr(s))}"
+        root = work / f"synth-{s.task}-{Path(s.preset or 'default').stem}-{digest(source_identity(source))}"
         synthesize_pairs(s.clean, root, s.task, s.preset, s.renderings, s.seed, frames=s.frames)
     if source.scenes:
         return [[(root / scene.name, Path(scene.name))]
@@ -86,7 +86,7 @@ def training_folders(suite: Suite, work: Path) -> dict[str, Path]:
     for method, spec in suite.methods.items():
         sources = suite.sources(method)
         if spec.train and sources:
-            folders[method] = prepare_training_folder(sources, work / f"train-data-{digest([repr(s) for s in sources])}", work)
+            folders[method] = prepare_training_folder(sources, work / f"train-data-{digest([source_identity(s) for s in sources])}", work)
     return folders
 
 

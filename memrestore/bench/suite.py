@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..config import Config, bounds, from_dict, load_yaml
+from ..data.presets import preset_ranges
 from ..errors import ConfigError
 from ..recipes import load_config
 
@@ -195,12 +196,21 @@ def digest(value: object) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:12]
 
 
+def source_identity(source: Source) -> str:
+    """What a source's examples depend on: its settings and, for synthetic ones, the preset's ranges
+    (a preset file refitted under the same name renders new data)."""
+    if source.synth is None:
+        return repr(source)
+    ranges = preset_ranges(source.synth.task, source.synth.preset)
+    return f"{source!r} ranges={sorted(ranges.items())!r}"
+
+
 def run_key(suite: Suite, method: str, seed: int) -> str:
     """What a run depends on, hashed: its method, seed, budget and the suite's shared settings. A
     changed method gets a new key (it retrains); the others keep theirs (their runs are reused)."""
     spec = suite.methods[method]
     identity = {"recipe": spec.recipe, "set": spec.set, "train_it": spec.train, "shared": suite.recipe, "seed": seed,
-                "budget": [suite.budget.minutes, suite.budget.steps], "train": [repr(s) for s in suite.sources(method)],
+                "budget": [suite.budget.minutes, suite.budget.steps], "train": [source_identity(s) for s in suite.sources(method)],
                 "checkpoints": suite.checkpoints, **({"jobs": suite.jobs} if suite.jobs > 1 else {}),
                 **({"steps_of": run_key(suite, spec.steps_of, seed)} if spec.steps_of else {})}
     return digest(identity)

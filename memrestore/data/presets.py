@@ -91,10 +91,15 @@ def read_fitted(path: Path, task: str) -> dict:
         raise MemrestoreError(f"{path}: not a preset file (no 'ranges' mapping)")
     if document.get("task") != renderer(task):
         raise MemrestoreError(f"{path}: a preset for {document.get('task')!r}, not for {task!r}")
-    allowed = fitter(task).range_keys
-    unknown = set(document["ranges"]) - allowed
+    tool = fitter(task)
+    unknown = set(document["ranges"]) - tool.range_keys
     if unknown:
-        raise MemrestoreError(f"{path}: unknown range(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(allowed))})")
+        raise MemrestoreError(f"{path}: unknown range(s) {', '.join(sorted(unknown))} "
+                              f"(known: {', '.join(sorted(tool.range_keys))})")
+    for key, allowed in tool.choices.items():
+        if key in document["ranges"] and document["ranges"][key] not in allowed:
+            raise MemrestoreError(f"{path}: {key}: {document['ranges'][key]!r} is not one of "
+                                  f"{', '.join(map(str, allowed))}")
     return {key: tuple(value) if isinstance(value, list) else value for key, value in document["ranges"].items()}
 
 

@@ -85,6 +85,17 @@ def test_an_equal_steps_control_trains_the_steps_of_another_method(tmp_path, pai
     assert "Further paired differences" in markdown and "| fast - unet | pairs |" in markdown
 
 
+def test_a_refitted_preset_file_is_new_training_data(tmp_path, paired_root):
+    preset = tmp_path / "mine.yaml"
+    synth = {"synth": {"clean": str(paired_root / "target"), "task": "derain", "preset": str(preset)}}
+    path = write_suite(tmp_path, paired_root, train=[synth])
+    keys = []
+    for density in (0.002, 0.004):  # the same file name, refitted
+        preset.write_text(yaml.safe_dump({"task": "derain", "ranges": {"density": [density, density]}}))
+        keys.append(run_key(load_suite(path), "unet", 0))
+    assert keys[0] != keys[1]
+
+
 def test_a_method_trains_on_its_own_sources_instead_of_the_suites(tmp_path, paired_root):
     own = {"set": TINY_UNET, "steps_of": "suite data", "data": [{"root": str(paired_root), "include": "img1*", "repeat": 2}]}
     path = write_suite(tmp_path, paired_root, budget={"minutes": 0.05},

@@ -29,11 +29,26 @@ def test_direction_reads_the_renderers_angle(angle):
     assert found == pytest.approx(angle, abs=3.0) and coherence > 0.6
 
 
-def test_estimate_recovers_the_parameters_rain_was_rendered_with():
-    truth = degrade.RainParams(density=0.004, length=24, angle=-12.0, width=0.8, intensity=0.55, veil=0.04)
+def test_the_additive_composite_adds_grey_rain_and_clips_at_white():
     clean = photo()
-    rainy = degrade.add_rain(clean, np.random.default_rng(3), params=[truth])
-    found = estimate_rain(rainy, clean)
+    rng = np.random.default_rng(0)
+    added = degrade.add_rain(clean, rng, ranges={"composite": "add", "veil": (0.0, 0.0), "intensity": (0.9, 0.9)})
+    rain = added - clean
+    unclipped = (added < 1.0).all(axis=2)
+    assert np.allclose(rain[unclipped], rain[unclipped][:, :1], atol=1e-6) and rain.min() >= -1e-6  # grey, never darker
+    assert (added[~unclipped] == 1.0).any() and not unclipped.all()  # bright streaks on bright ground reach white
+    with pytest.raises(ValueError, match="unknown rain composite 'multiply'"):
+        degrade.add_rain(clean, rng, ranges={"composite": "multiply"})
+
+
+@pytest.mark.parametrize("composite", ["screen", "add"])
+def test_estimate_recovers_the_parameters_rain_was_rendered_with(composite):
+    truth = degrade.RainParams(density=0.004, length=24, angle=-12.0, width=0.8, intensity=0.55,
+                               veil=0.04 if composite == "screen" else 0.0)
+    clean = photo()
+    rainy = degrade.add_rain(clean, np.random.default_rng(3), params=[truth], ranges={"composite": composite})
+    found = estimate_rain(np.round(rainy * 255) / 255, clean)  # as stored in an 8-bit file
+    assert found.additive == (composite == "add")
     assert found.angle == pytest.approx(truth.angle, abs=3.0)
     assert found.length == pytest.approx(truth.length, rel=0.2)
     assert found.width == pytest.approx(truth.width, rel=0.25)
@@ -54,7 +69,9 @@ def test_fitted_ranges_cover_the_estimates_and_widen_them():
         low, high = ranges[key]
         assert low < min(values) and high > max(values)  # strictly wider than what was seen
     assert ranges["angle"][0] <= 2.0 - 5.0 and ranges["width"] == pytest.approx([0.35, 0.65])
-    assert ranges["veil"][0] == 0.0 and ranges["layers"] == [1, 1]
+    assert ranges["veil"][0] == 0.0 and ranges["layers"] == [1, 1] and ranges["composite"] == "screen"
+    additive = [RainEstimate(**{**e.as_dict(), "additive": 1.0}) for e in estimates]
+    assert fit_ranges(additive[:2] + estimates[2:])["composite"] == "add"  # the composite most pairs show
     params = degrade.sample_rain_params(np.random.default_rng(0), **degrade.streak_ranges(ranges))
     assert ranges["length"][0] <= params.length <= ranges["length"][1]
 
@@ -95,6 +112,10 @@ def test_bad_presets_fail_in_one_line(tmp_path):
     unknown.write_text(yaml.safe_dump({"task": "derain", "ranges": {"wind": [0, 1]}}))
     with pytest.raises(MemrestoreError, match="unknown range"):
         preset_ranges("derain", str(unknown))
+    odd_composite = tmp_path / "multiply.yaml"
+    odd_composite.write_text(yaml.safe_dump({"task": "derain", "ranges": {"composite": "multiply"}}))
+    with pytest.raises(MemrestoreError, match="multiply.yaml: composite: 'multiply' is not one of screen, add"):
+        preset_ranges("derain", str(odd_composite))
     with pytest.raises(MemrestoreError, match="preset file not found"):
         preset_ranges("derain", str(tmp_path / "missing.yaml"))
     with pytest.raises(MemrestoreError, match="unknown derain preset 'drizzle'.*light, heavy"):

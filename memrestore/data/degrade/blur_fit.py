@@ -196,4 +196,5 @@ def _preview(blurred: np.ndarray, sharp: np.ndarray, estimate: BlurEstimate) -> 
 
 
 FITTER = Fitter(what="motion blur", range_keys=frozenset({"length", "noise", "linear"}), estimate=estimate_blur,
-                left_out=_left_out, fit_ranges=fit_ranges, preview=_preview, preview_rows=("real kernels", "rendered"))
+                left_out=_left_out, fit_ranges=fit_ranges, preview=_preview, preview_rows=("real kernels", "rendered"),
+                choices={"linear": (True, False)})

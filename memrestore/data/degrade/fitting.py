@@ -8,7 +8,7 @@ runs any of them the same way.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Callable, Optional, Protocol, Sequence
 
 import numpy as np
@@ -33,7 +33,8 @@ class Fitter:
     ``estimate(degraded, clean)`` measures a pair; ``left_out(estimate)`` says why a pair cannot be
     fitted (None: it can); ``fit_ranges(estimates, widen)`` writes the preset's ranges, whose keys are
     ``range_keys``; ``preview(degraded, clean, estimate)`` returns the measured degradation beside one
-    rendered from the estimate (HxWx3 in [0, 1]), shown in rows named ``preview_rows``."""
+    rendered from the estimate (HxWx3 in [0, 1]), shown in rows named ``preview_rows``; ``choices``
+    names the values a non-range key may take (a preset file is checked against them before rendering)."""
 
     what: str
     range_keys: frozenset[str]
@@ -42,6 +43,7 @@ class Fitter:
     fit_ranges: Callable[[list, float], dict]
     preview: Callable[[np.ndarray, np.ndarray, Estimate], tuple[np.ndarray, np.ndarray]]
     preview_rows: tuple[str, str]
+    choices: dict[str, tuple] = field(default_factory=dict)
 
 
 def widened_range(values: Sequence[float], widen: float, margin: tuple[str, float],

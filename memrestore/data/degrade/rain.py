@@ -1,9 +1,13 @@
 """Rain streaks, rendered the way the Rain100/Rain800 family of synthetic sets was made.
 
 Those sets (Yang et al., CVPR 2017; Zhang et al., 2019) draw sparse random drops, blur them into
-streaks with a linear motion kernel (angle, length) and composite the streak layer onto the photo in
-"screen" mode, which brightens but never exceeds white: I = 1 - (1 - B)(1 - R). Heavy rain also adds
-a veil of light scattered by accumulated drops (Yang et al.'s "rain accumulation"): I <- (1 - v) I + v A.
+streaks with a linear motion kernel (angle, length) and composite the grey streak layer R onto the
+photo B. Two composites: "screen" (the default), which brightens but never reaches white,
+I = 1 - (1 - B)(1 - R), and "add", I = min(B + R, 1), Yang et al.'s model O = B + S (Sec. 3.1), which
+clips streaks on bright backgrounds to white. The real JORDER (Rain100H-like) and Rain12 pairs are
+exactly additive: I - B is the same in all three channels on every unclipped pixel and never negative
+(``rain_fit.rain_layer_of`` tells the two apart). Heavy rain also adds a veil of light scattered by
+accumulated drops (Yang et al.'s "rain accumulation"): I <- (1 - v) I + v A.
 
 ``sample_rain_params`` defaults to moderate-to-heavy rain (synthetic input PSNR about 22 dB on
 CBSD68/Kodak24, Y channel); ``LIGHT_RAIN`` gives 26.4 dB (Y) on all 92 of those photos, 3.7 dB harder
@@ -57,9 +61,12 @@ def sample_rain_params(
     )
 
 
+COMPOSITES = ("screen", "add")
+
+
 def streak_ranges(ranges: dict | None) -> dict:
-    """``ranges`` without the layer count: the ranges ``sample_rain_params`` takes."""
-    return {key: value for key, value in (ranges or {}).items() if key != "layers"}
+    """``ranges`` without the layer count and the composite: the ranges ``sample_rain_params`` takes."""
+    return {key: value for key, value in (ranges or {}).items() if key not in ("layers", "composite")}
 
 
 def streak_kernel(length: int, angle: float, supersample: int = 4) -> np.ndarray:
@@ -99,7 +106,8 @@ def add_rain(
 ) -> np.ndarray:
     """Render 1-3 streak layers (similar direction, different scale) over a float HxWx3 image in [0, 1];
     ``ranges`` overrides ``sample_rain_params``' ranges (e.g. ``LIGHT_RAIN``) and may set how many
-    layers, ``layers: (fewest, most)`` (fitted presets render one: their estimates cover all of a pair's rain)."""
+    layers, ``layers: (fewest, most)`` (fitted presets render one: their estimates cover all of a pair's
+    rain), and the ``composite``, "screen" (default) or "add"."""
     h, w = clean.shape[:2]
     if params is None:
         base = sample_rain_params(rng, **streak_ranges(ranges))
@@ -117,11 +125,17 @@ def add_rain(
                     veil=base.veil,
                 )
             )
+    composite = (ranges or {}).get("composite", "screen")
+    if composite not in COMPOSITES:
+        raise ValueError(f"unknown rain composite {composite!r} (known: {', '.join(COMPOSITES)})")
     rain = np.zeros((h, w), np.float32)
     for p in params:
         layer = rain_layer(h, w, p, rng)
-        rain = 1.0 - (1.0 - rain) * (1.0 - layer)  # layers combine in screen mode too
-    rainy = 1.0 - (1.0 - clean.astype(np.float32)) * (1.0 - rain[..., None])
+        rain = rain + layer if composite == "add" else 1.0 - (1.0 - rain) * (1.0 - layer)  # layers combine alike
+    if composite == "add":
+        rainy = clean.astype(np.float32) + rain[..., None]
+    else:
+        rainy = 1.0 - (1.0 - clean.astype(np.float32)) * (1.0 - rain[..., None])
     veil = params[0].veil
     if veil > 0:
         airlight = rng.uniform(0.75, 0.95)

@@ -1,10 +1,13 @@
 """Rain-streak parameters measured on real rain pairs, to fit the renderer's ranges to real rain.
 
-A pair's rain layer is undone from the screen composite that ``rain.add_rain`` renders,
-I = 1 - (1 - B)(1 - R), so R = 1 - (1 - I) / (1 - B) where the background B is not near white,
-averaged over colour. From R:
+A pair's rain layer is undone from whichever of ``rain.add_rain``'s composites explains the pair
+better, the one whose undone layer is the more nearly grey (the renderer's streaks are grey):
+additive, I = min(B + R, 1), so R = max over channels of I - B (exact wherever one channel is
+unclipped), or screen, I = 1 - (1 - B)(1 - R), so R = 1 - (1 - I) / (1 - B) where the background B is
+not near white, averaged over colour. From R:
 
-* veil: the median of R (streaks cover few pixels; a veil of scattered light lifts all of them);
+* veil: the median of R for screen rain (streaks cover few pixels; a veil of scattered light lifts all
+  of them); its 5th percentile for additive rain, which is dense (JORDER's streaks cover most pixels);
 * angle: the dominant orientation of the structure tensor of the streak layer (gradients run across
   streaks), reported with its coherence (1: one direction, 0: none, e.g. drops rather than streaks);
 * length, width, density and intensity: statistics of the streak layer (autocorrelation half-widths
@@ -28,12 +31,13 @@ import numpy as np
 from scipy import ndimage
 
 from .fitting import Fitter, Rounded, solve_increasing, widened_range
-from .rain import RainParams, rain_layer
+from .rain import COMPOSITES, RainParams, add_rain, rain_layer
 
-SIMULATED_SIZE = 320  # side of the layers rendered to match statistics; long enough for 60-px streaks
+SIMULATED_SIZE = 480  # the largest centre crop of a pair's background rain is rendered on to match statistics
 LENGTHS = (4, 80)  # search bounds of the matched parameters, in the renderer's units
 WIDTHS = (0.2, 3.0)
 DENSITIES = (1e-4, 0.05)
+INTENSITIES = (0.02, 1.0)
 # Below this structure-tensor coherence a rain layer has no dominant direction (rendered streaks read
 # 0.66-0.97 on Rain12 and JORDER; GT-RAIN's webcam rain 0.16-0.44): not streaks, so not fitted.
 MIN_COHERENCE = 0.5
@@ -42,7 +46,8 @@ MIN_COHERENCE = 0.5
 @dataclass(frozen=True)
 class RainEstimate(Rounded):
     """Renderer parameters (``rain.RainParams``' units) that reproduce one real rain layer's statistics,
-    with the direction's coherence and the layer's chroma as diagnostics."""
+    with the direction's coherence, the layer's chroma and whether it was composited additively
+    (1.0) or in screen mode (0.0) as diagnostics."""
 
     density: float
     length: float
@@ -52,26 +57,49 @@ class RainEstimate(Rounded):
     veil: float
     coherence: float
     chroma: float
+    additive: float = 0.0
 
     def params(self) -> RainParams:
         return RainParams(density=self.density, length=max(2, int(round(self.length))), angle=self.angle,
                           width=self.width, intensity=self.intensity, veil=self.veil)
 
 
-def rain_layer_of(rainy: np.ndarray, clean: np.ndarray, white: float = 0.96) -> tuple[np.ndarray, float]:
-    """Grey HxW rain layer of a float HxWx3 pair (screen composite undone; pixels whose background is
-    brighter than ``white`` in any channel carry no information and take the layer's median), and
-    its chroma: the mean over rain pixels of the channels' spread relative to their mean."""
-    denominator = 1.0 - clean.astype(np.float32)
-    informative = (denominator > 1.0 - white).all(axis=2)
-    per_channel = np.clip(1.0 - (1.0 - rainy.astype(np.float32)) / np.maximum(denominator, 1.0 - white), 0.0, 1.0)
-    layer = per_channel.mean(axis=2)
-    if not informative.any():
-        return np.zeros(layer.shape, np.float32), 0.0
-    layer[~informative] = np.median(layer[informative])
+@dataclass(frozen=True)
+class RainLayer:
+    """A pair's grey HxW rain layer, undone from the composite that explains the pair, and its chroma:
+    the mean over the strongest 5 % of rain pixels of the channels' spread relative to their mean."""
+
+    layer: np.ndarray
+    chroma: float
+    additive: bool
+
+
+def _chroma(per_channel: np.ndarray, layer: np.ndarray, informative: np.ndarray) -> float:
     strong = informative & (layer > np.quantile(layer[informative], 0.95))
-    chroma = float(np.mean(per_channel[strong].std(axis=1) / np.maximum(layer[strong], 1e-3))) if strong.any() else 0.0
-    return layer.astype(np.float32), chroma
+    return float(np.mean(per_channel[strong].std(axis=1) / np.maximum(layer[strong], 1e-3))) if strong.any() else 0.0
+
+
+def rain_layer_of(rainy: np.ndarray, clean: np.ndarray, white: float = 0.96,
+                  additive: Optional[bool] = None) -> RainLayer:
+    """The rain layer of a float HxWx3 pair. Pixels whose background is brighter than ``white`` in any
+    channel carry little information and take the layer's median. Additive R is exact wherever one
+    channel is unclipped; pixels clipped in every channel keep their lower bound. ``additive`` None:
+    the composite is told from the pair."""
+    rainy, clean = rainy.astype(np.float32), clean.astype(np.float32)
+    denominator = 1.0 - clean
+    informative = (denominator > 1.0 - white).all(axis=2)
+    screen = np.clip(1.0 - (1.0 - rainy) / np.maximum(denominator, 1.0 - white), 0.0, 1.0)
+    added = rainy - clean
+    unclipped = (rainy < white).all(axis=2)
+    if not informative.any() or not unclipped.any():
+        return RainLayer(np.zeros(rainy.shape[:2], np.float32), 0.0, False)
+    if additive is None:
+        additive = float(added[unclipped].std(axis=1).mean()) < float(screen[informative].std(axis=1).mean())
+    per_channel, layer = (np.clip(added, 0.0, 1.0), added.max(axis=2).clip(0.0, 1.0)) if additive else \
+        (screen, screen.mean(axis=2))
+    layer[~informative] = np.median(layer[informative])
+    return RainLayer(layer.astype(np.float32), _chroma(per_channel, layer, unclipped if additive else informative),
+                     additive)
 
 
 def direction(streaks: np.ndarray) -> tuple[float, float]:
@@ -117,35 +145,55 @@ def streak_statistics(streaks: np.ndarray, angle: float) -> dict[str, float]:
     return {"along": along, "across": across, "coverage": coverage, "peak": peak}
 
 
-def _simulated(params: RainParams, seeds: int = 2) -> dict[str, float]:
-    stats = [streak_statistics(rain_layer(SIMULATED_SIZE, SIMULATED_SIZE, params, np.random.default_rng(seed)),
-                               params.angle) for seed in range(seeds)]
+def _observed(params: RainParams, background: np.ndarray, additive: bool, seeds: int = 2) -> dict[str, float]:
+    """Statistics of rain rendered with ``params`` as the pair's own rain was observed: composited onto
+    its background, stored in 8 bits and undone (streaks clipped on bright backgrounds read dimmer)."""
+    ranges = {"composite": "add" if additive else "screen"}
+    stats = []
+    for seed in range(seeds):
+        rainy = add_rain(background, np.random.default_rng(seed), params=[params], ranges=ranges)
+        layer = rain_layer_of(np.round(rainy * 255.0) / 255.0, background, additive=additive).layer
+        stats.append(streak_statistics(layer, params.angle))
     return {key: float(np.mean([s[key] for s in stats])) for key in stats[0]}
 
 
+def _centre(image: np.ndarray, side: int = SIMULATED_SIZE) -> np.ndarray:
+    h, w = image.shape[:2]
+    y, x = max(0, (h - side) // 2), max(0, (w - side) // 2)
+    return image[y:y + side, x:x + side]
+
+
 def estimate_rain(rainy: np.ndarray, clean: np.ndarray, rounds: int = 2) -> RainEstimate:
-    """Renderer parameters whose rain layer has the statistics of this real pair's."""
-    layer, chroma = rain_layer_of(rainy, clean)
-    veil = float(np.median(layer))
+    """Renderer parameters whose rain, observed on this pair's background, has the statistics of the
+    pair's own rain layer."""
+    undone = rain_layer_of(rainy, clean)
+    layer, chroma, additive = undone.layer, undone.chroma, float(undone.additive)
+    veil = float(np.quantile(layer, 0.05 if undone.additive else 0.5))
     streaks = np.clip((layer - veil) / max(1.0 - veil, 1e-3), 0.0, 1.0)
     angle, coherence = direction(streaks)
     target = streak_statistics(streaks, angle)
     if target["peak"] < 1e-3:  # no rain on this pair: nothing to match
         return RainEstimate(density=0.0, length=0.0, angle=angle, width=0.0, intensity=0.0, veil=veil,
-                            coherence=coherence, chroma=chroma)
-    params = RainParams(density=0.004, length=20, angle=angle, width=0.6, intensity=1.0)
+                            coherence=coherence, chroma=chroma, additive=additive)
+    background = _centre(clean.astype(np.float32))
+
+    def observed(params: RainParams, key: str) -> float:
+        return _observed(params, background, undone.additive)[key]
+
+    params = RainParams(density=0.004, length=20, angle=angle, width=0.6, intensity=max(target["peak"], 0.05))
     for _ in range(rounds):  # each statistic mostly follows one parameter: solve them in turn
         length = solve_increasing(target["along"], *LENGTHS,
-                                  lambda v: _simulated(_with(params, length=max(2, int(round(v)))))["along"])
+                                  lambda v: observed(_with(params, length=max(2, int(round(v)))), "along"))
         params = _with(params, length=max(2, int(round(length))))
-        width = solve_increasing(target["across"], *WIDTHS, lambda v: _simulated(_with(params, width=v))["across"])
+        width = solve_increasing(target["across"], *WIDTHS, lambda v: observed(_with(params, width=v), "across"))
         params = _with(params, width=width)
         density = solve_increasing(target["coverage"], *DENSITIES,
-                                   lambda v: _simulated(_with(params, density=v))["coverage"], log=True)
+                                   lambda v: observed(_with(params, density=v), "coverage"), log=True)
         params = _with(params, density=density)
-    intensity = float(np.clip(target["peak"] / max(_simulated(params)["peak"], 1e-6), 0.0, 1.0))
+        intensity = solve_increasing(target["peak"], *INTENSITIES, lambda v: observed(_with(params, intensity=v), "peak"))
+        params = _with(params, intensity=intensity)
     return RainEstimate(density=params.density, length=float(params.length), angle=angle, width=params.width,
-                        intensity=intensity, veil=veil, coherence=coherence, chroma=chroma)
+                        intensity=params.intensity, veil=veil, coherence=coherence, chroma=chroma, additive=additive)
 
 
 def _with(params: RainParams, **changes) -> RainParams:
@@ -159,17 +207,19 @@ BOUNDS = {"density": DENSITIES, "length": LENGTHS, "angle": (-60.0, 60.0), "widt
           "intensity": (0.05, 1.0), "veil": (0.0, 0.3)}
 
 
-def fit_ranges(estimates: list[RainEstimate], widen: float = 0.25) -> dict[str, list[float]]:
+def fit_ranges(estimates: list[RainEstimate], widen: float = 0.25) -> dict:
     """``sample_rain_params`` ranges covering ``estimates`` (``fitting.widened_range`` with ``MARGINS``),
-    plus ``layers: [1, 1]``: each estimate describes a pair's whole rain, so one layer renders what was measured."""
+    plus ``layers: [1, 1]`` (each estimate describes a pair's whole rain, so one layer renders what was
+    measured) and the ``composite`` most pairs were explained by."""
     if not estimates:
         raise ValueError("no rain estimates to fit")
-    ranges: dict[str, list[float]] = {}
+    ranges: dict = {}
     for key in MARGINS:
         low, high = widened_range([getattr(e, key) for e in estimates], widen, MARGINS[key], BOUNDS[key])
         ranges[key] = [int(np.floor(low)), int(np.ceil(high))] if key == "length" else [round(float(low), 5),
                                                                                          round(float(high), 5)]
     ranges["layers"] = [1, 1]
+    ranges["composite"] = "add" if sum(e.additive for e in estimates) * 2 > len(estimates) else "screen"
     return ranges
 
 
@@ -180,10 +230,11 @@ def _left_out(estimate: RainEstimate) -> Optional[str]:
 
 
 def _preview(rainy: np.ndarray, clean: np.ndarray, estimate: RainEstimate) -> tuple[np.ndarray, np.ndarray]:
-    layer, _ = rain_layer_of(rainy, clean)
+    layer = rain_layer_of(rainy, clean).layer
     rendered = rain_layer(*layer.shape, estimate.params(), np.random.default_rng(0)) + estimate.veil
     return np.repeat(layer[..., None], 3, axis=2), np.repeat(rendered[..., None], 3, axis=2).clip(0, 1)
 
 
-FITTER = Fitter(what="rain streaks", range_keys=frozenset({*MARGINS, "layers"}), estimate=estimate_rain,
-                left_out=_left_out, fit_ranges=fit_ranges, preview=_preview, preview_rows=("real rain", "rendered"))
+FITTER = Fitter(what="rain streaks", range_keys=frozenset({*MARGINS, "layers", "composite"}), estimate=estimate_rain,
+                left_out=_left_out, fit_ranges=fit_ranges, preview=_preview, preview_rows=("real rain", "rendered"),
+                choices={"composite": COMPOSITES})
