@@ -8,4 +8,6 @@ scripts whose suite is written but not yet run alone on the machine (``inference
 ``inference_speed.yaml``, ``memorynet_ablation`` -> ``memorynet_ablation*.yaml``, ``equal_time`` ->
 ``equal_time_*.yaml``, ``train_throughput`` -> a
 ``bench speed`` suite's recipe column); ``rain12`` holds their shared helpers. A script goes when its
-suite's table replaces it in RESULTS.md."""
+suite's table replaces it in RESULTS.md. ``presets/`` holds presets fitted for one suite only (a fold of
+a real set, e.g. ``raindrop-pair0.yaml`` for ``transfer_raindrop.yaml``), each with the command that
+fitted it in its suite's header; presets for users ship in ``memrestore/data/fitted_presets/``."""
