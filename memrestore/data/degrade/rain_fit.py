@@ -12,9 +12,10 @@ not near white, averaged over colour. From R:
   streaks), reported with its coherence (1: one direction, 0: none, e.g. drops rather than streaks);
 * length, width, density and intensity: statistics of the streak layer (autocorrelation half-widths
   along and across the streaks, the fraction of pixels a streak covers, its 99.5th percentile) are
-  matched by rendering layers with known parameters through ``rain.rain_layer`` and measuring the
-  same statistics (the method of simulated moments), so each estimate is in the renderer's own units
-  and carries no bias of an analytic formula;
+  matched by rendering rain with known parameters (``rain.add_rain``) onto the pair's own background,
+  undoing it the same way and measuring the same statistics (the method of simulated moments), so each
+  estimate is in the renderer's own units and carries neither the bias of an analytic formula nor
+  that of clipping on bright backgrounds;
 * chroma: the colour spread of the rain layer (the renderer's streaks are grey), reported only.
 
 ``fit_ranges`` turns per-pair estimates into ``sample_rain_params`` ranges, widened beyond what the
@@ -31,15 +32,15 @@ import numpy as np
 from scipy import ndimage
 
 from .fitting import Fitter, Rounded, solve_increasing, widened_range
-from .rain import COMPOSITES, RainParams, add_rain, rain_layer
+from .rain import COMPOSITES, RainParams, add_rain
 
 SIMULATED_SIZE = 480  # the largest centre crop of a pair's background rain is rendered on to match statistics
 LENGTHS = (4, 80)  # search bounds of the matched parameters, in the renderer's units
 WIDTHS = (0.2, 3.0)
 DENSITIES = (1e-4, 0.05)
 INTENSITIES = (0.02, 1.0)
-# Below this structure-tensor coherence a rain layer has no dominant direction (rendered streaks read
-# 0.66-0.97 on Rain12 and JORDER; GT-RAIN's webcam rain 0.16-0.44): not streaks, so not fitted.
+# Below this structure-tensor coherence a rain layer has no dominant direction (Rain12's and JORDER's
+# rain reads 0.77-0.97; GT-RAIN's webcam rain 0.16-0.44): not streaks, so not fitted.
 MIN_COHERENCE = 0.5
 
 
@@ -145,15 +146,16 @@ def streak_statistics(streaks: np.ndarray, angle: float) -> dict[str, float]:
     return {"along": along, "across": across, "coverage": coverage, "peak": peak}
 
 
+def _as_observed(params: RainParams, background: np.ndarray, additive: bool, seed: int) -> np.ndarray:
+    """The rain layer of ``params`` as a pair's own rain is observed: composited onto its background,
+    stored in 8 bits and undone (streaks clipped on bright backgrounds read dimmer)."""
+    rainy = add_rain(background, np.random.default_rng(seed), params=[params],
+                     ranges={"composite": "add" if additive else "screen"})
+    return rain_layer_of(np.round(rainy * 255.0) / 255.0, background, additive=additive).layer
+
+
 def _observed(params: RainParams, background: np.ndarray, additive: bool, seeds: int = 2) -> dict[str, float]:
-    """Statistics of rain rendered with ``params`` as the pair's own rain was observed: composited onto
-    its background, stored in 8 bits and undone (streaks clipped on bright backgrounds read dimmer)."""
-    ranges = {"composite": "add" if additive else "screen"}
-    stats = []
-    for seed in range(seeds):
-        rainy = add_rain(background, np.random.default_rng(seed), params=[params], ranges=ranges)
-        layer = rain_layer_of(np.round(rainy * 255.0) / 255.0, background, additive=additive).layer
-        stats.append(streak_statistics(layer, params.angle))
+    stats = [streak_statistics(_as_observed(params, background, additive, seed), params.angle) for seed in range(seeds)]
     return {key: float(np.mean([s[key] for s in stats])) for key in stats[0]}
 
 
@@ -230,9 +232,10 @@ def _left_out(estimate: RainEstimate) -> Optional[str]:
 
 
 def _preview(rainy: np.ndarray, clean: np.ndarray, estimate: RainEstimate) -> tuple[np.ndarray, np.ndarray]:
+    """The pair's rain layer beside rain rendered from its estimate on the same background, both undone alike."""
     layer = rain_layer_of(rainy, clean).layer
-    rendered = rain_layer(*layer.shape, estimate.params(), np.random.default_rng(0)) + estimate.veil
-    return np.repeat(layer[..., None], 3, axis=2), np.repeat(rendered[..., None], 3, axis=2).clip(0, 1)
+    rendered = _as_observed(estimate.params(), clean.astype(np.float32), bool(estimate.additive), 0)
+    return np.repeat(layer[..., None], 3, axis=2), np.repeat(rendered[..., None], 3, axis=2)
 
 
 FITTER = Fitter(what="rain streaks", range_keys=frozenset({*MARGINS, "layers", "composite"}), estimate=estimate_rain,
