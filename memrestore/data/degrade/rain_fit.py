@@ -40,7 +40,7 @@ WIDTHS = (0.2, 3.0)
 DENSITIES = (1e-4, 0.05)
 INTENSITIES = (0.02, 1.0)
 # Below this structure-tensor coherence a rain layer has no dominant direction (Rain12's and JORDER's
-# rain reads 0.77-0.97; GT-RAIN's webcam rain 0.16-0.44): not streaks, so not fitted.
+# rain reads 0.77-0.97; GT-RAIN's webcam rain 0.09-0.50): not streaks, so not fitted.
 MIN_COHERENCE = 0.5
 
 
