@@ -277,8 +277,10 @@ def test_cpu_share_tells_an_idle_wait_from_busy_work():
         end = time.perf_counter() + 0.3
         while time.perf_counter() < end:  # one thread of torch's N kept busy
             pass
-    assert idle.value < 0.1
-    assert busy.value > 0.5 / torch.get_num_threads()
+    assert idle.value < 0.05
+    # one thread spinning reads 1 / N alone; a shared machine (a suite training beside the tests) halves
+    # it or more, so the bound only asks for a fifth of one core
+    assert busy.value > 0.2 / torch.get_num_threads()
 
 
 def test_calibration_leaves_out_what_each_fit_call_costs_besides_its_steps(monkeypatch):
