@@ -9,5 +9,6 @@ scripts whose suite is written but not yet run alone on the machine (``inference
 ``equal_time_*.yaml``, ``train_throughput`` -> a
 ``bench speed`` suite's recipe column); ``rain12`` holds their shared helpers. A script goes when its
 suite's table replaces it in RESULTS.md. ``presets/`` holds presets fitted for one suite only (a fold of
-a real set, e.g. ``raindrop-pair0.yaml`` for ``transfer_raindrop.yaml``), each with the command that
+a real set, e.g. ``raindrop-pair0.yaml`` for ``transfer_raindrop.yaml``, ``gopro-left.yaml`` for
+``transfer_deblur.yaml``), each with the command that
 fitted it in its suite's header; presets for users ship in ``memrestore/data/fitted_presets/``."""

@@ -35,21 +35,40 @@ from ..config import Config
 from ..data.layouts import read_layout
 from ..data.paired_dataset import PairedImageDataset
 from ..data.pairing import Pair
+from ..data.region import crop as region_crop
 from ..data.synth import synthesize_pairs
 from ..data.timelapse_dataset import read_timelapse
 from ..engine.evaluate import per_image_scores
 from ..engine.trainer import RESUME_FILE, Trainer
-from ..io import ensure_dir, read_image, to_float_rgb
+from ..io import ensure_dir, read_image, to_float_rgb, write_image
 from ..io.atomic import atomic_write_text
 from ..metrics import psnr_ssim
 from ..models import model_from_config
 from .report import CpuShare, machine, write_quality_report
-from .suite import Source, Suite, digest, method_config, run_key, slug, source_identity
+from .suite import Source, Suite, TestSet, digest, method_config, run_key, slug, source_identity
 
 
 def selected_pairs(root: str | Path, layout: str, include: str) -> list[Pair]:
     pairs = read_layout(layout, str(root))
     return [p for p in pairs if fnmatch.fnmatch(p.input.name if layout != "gtrain" else p.name, include)]
+
+
+def named_pairs(named: Source | TestSet, work: Path) -> list[Pair]:
+    """The real pairs a source or test set names; with ``crop``, each pair cut to that region, written
+    once under ``work`` (a paired folder named after the set and the region)."""
+    pairs = selected_pairs(named.root, named.layout, named.include)
+    if named.crop is None:
+        return pairs
+    folder = work / f"crop-{digest([str(Path(named.root).resolve()), named.layout, named.include, named.crop])}"
+    cropped = []
+    for pair in pairs:
+        made = Pair(pair.name, *(folder / kind / f"{pair.name}.png" for kind in ("input", "target")),
+                    mask=folder / "mask" / f"{pair.name}.png" if pair.mask else None)
+        for source, destination in zip((pair.input, pair.target, pair.mask), (made.input, made.target, made.mask)):
+            if destination is not None and not destination.exists():
+                write_image(destination, region_crop(read_image(source).pixels, named.crop))
+        cropped.append(made)
+    return cropped
 
 
 def _link(target: Path, link: Path) -> None:
@@ -69,8 +88,7 @@ def _source_links(source: Source, work: Path) -> list[list[tuple[Path, Path]]]:
     if source.scenes:
         return [[(root / scene.name, Path(scene.name))]
                 for scene in read_timelapse(str(root)) if fnmatch.fnmatch(scene.name, source.include)]
-    pairs = read_layout("paired", str(root)) if source.synth is not None else \
-        selected_pairs(source.root, source.layout, source.include)
+    pairs = read_layout("paired", str(root)) if source.synth is not None else named_pairs(source, work)
     return [_pair_links(pair) for pair in pairs]
 
 
@@ -107,10 +125,10 @@ def test_folder(suite: Suite, name: str, work: Path) -> tuple[str, Path]:
     """(layout, root) of test set ``name`` for validation during training: the set itself, or, when
     ``include`` selects part of it, a paired folder of links to just those pairs."""
     test = suite.tests[name]
-    if test.include == "*":
+    if test.include == "*" and test.crop is None:
         return test.layout, Path(test.root)
     folder = work / "tests" / slug(name)
-    for pair in selected_pairs(test.root, test.layout, test.include):
+    for pair in named_pairs(test, work):
         for path, relative in _pair_links(pair):
             _link(path, folder / relative)
     return "paired", folder
@@ -289,7 +307,7 @@ def run_side_by_side(suite: Suite, jobs: list[tuple[int, str]], folders: dict[st
 def run_suite(suite: Suite, out: Path, work: Path, command: str, report_only: bool = False) -> dict:
     """Every (seed, method) of the suite, seed-major so a partial suite still compares every method;
     then the report. Returns the results."""
-    tests = {name: selected_pairs(t.root, t.layout, t.include) for name, t in suite.tests.items()}
+    tests = {name: named_pairs(t, work) for name, t in suite.tests.items()}
     results: list[dict] = []
     if not report_only:
         folders = training_folders(suite, work)

@@ -37,6 +37,7 @@ from typing import Optional
 
 from ..config import Config, bounds, from_dict, load_yaml
 from ..data.presets import preset_ranges
+from ..data.region import region_error
 from ..errors import ConfigError
 from ..recipes import load_config
 
@@ -68,13 +69,15 @@ class Source:
     made by ``synth``. ``layout: timelapse`` (or ``synth.task: timelapse``) gives scenes instead of
     pairs, ``include`` filtering scene names; a suite's sources are all pairs or all scenes.
     ``repeat``: the source is listed that many times (weighs a small real set against a large
-    synthetic one)."""
+    synthetic one). ``crop``: only this region of every real pair (``data.region``: fractions
+    [left, top, right, bottom]), to train on part of a large pair and score on the rest."""
 
     root: str = ""
     layout: str = "paired"
     include: str = "*"
     synth: Optional[Synthesis] = None
     repeat: int = bounds(1, 1)
+    crop: Optional[list[float]] = None
 
     @property
     def scenes(self) -> bool:
@@ -83,10 +86,14 @@ class Source:
 
 @dataclass
 class TestSet:
+    """Real pairs scored with ``convention``: a dataset folder in ``layout``, names filtered by the
+    ``include`` glob, each pair cut to its ``crop`` region when given (as a ``Source``'s)."""
+
     root: str = ""
     layout: str = "paired"
     include: str = "*"
     convention: str = "rgb"
+    crop: Optional[list[float]] = None
 
 
 @dataclass
@@ -156,6 +163,14 @@ def load_suite(path: str | Path, purpose: str = "quality") -> Suite:
             raise ConfigError(f"{path}.{where}: each train source needs either root or synth")
         if len({source.scenes for source in sources}) > 1:
             raise ConfigError(f"{path}.{where}: train sources mix time-lapse scenes and pairs; use one kind")
+        for source in sources:
+            if source.crop is not None and (source.synth is not None or source.scenes):
+                raise ConfigError(f"{path}.{where}: crop applies to real pairs, not to synth sources or scenes")
+    for where, region in [*((f"train: {s.root}", s.crop) for s in suite.train),
+                          *((f"methods.{m}.data: {s.root}", s.crop) for m, spec in suite.methods.items() for s in spec.data),
+                          *((f"tests.{n}", t.crop) for n, t in suite.tests.items())]:
+        if region is not None and region_error(region):
+            raise ConfigError(f"{path}.{where}: {region_error(region)}")
     from ..metrics import CONVENTIONS
 
     for name, test in suite.tests.items():

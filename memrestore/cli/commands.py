@@ -232,7 +232,7 @@ def run_fit_preset(args: argparse.Namespace) -> int:
 
     if args.widen < 0:
         raise MemrestoreError(f"--widen {args.widen}: must be 0 or more")
-    document = fit_preset(args.real, args.task, args.output, args.match, args.layout, args.widen)
+    document = fit_preset(args.real, args.task, args.output, args.match, args.layout, args.widen, crop=args.crop)
     estimates = document["estimates"]
     columns = list(next(iter(estimates.values())))
     print(format_table(["pair", *columns], [[name, *(float(e[k]) for k in columns)] for name, e in estimates.items()]))

@@ -237,6 +237,9 @@ def _add_fit_preset(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layout", default="auto", help="dataset layout of DIR (default: auto)")
     p.add_argument("--widen", type=float, default=0.25,
                    help="widen each range by this fraction of its spread on each side (default 0.25)")
+    p.add_argument("--crop", type=float, nargs=4, metavar=("LEFT", "TOP", "RIGHT", "BOTTOM"),
+                   help="fit only this region of every pair, as fractions of its width and height (e.g. 0 0 0.5 1: "
+                   "the left half, keeping the right half unseen for testing)")
 
 
 def _add_configs(sub: argparse._SubParsersAction) -> None:

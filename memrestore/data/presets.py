@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 import yaml
@@ -22,6 +22,8 @@ from ..io import read_image, to_float_rgb
 from ..io.atomic import atomic_write_text, check_output_file
 from . import degrade
 from .degrade.fitting import Fitter
+from .region import crop as region_crop
+from .region import region_error
 
 # The first preset of a task is its default. Hand-set ones were calibrated against the real sets by
 # benchmarks/realism.py (RESULTS.md, "Synthetic realism").
@@ -104,9 +106,10 @@ def read_fitted(path: Path, task: str) -> dict:
 
 
 def fit_preset(real: str | Path, task: str, output: str | Path, match: Optional[str] = None, layout: str = "auto",
-               widen: float = 0.25, preview: bool = True) -> dict:
+               widen: float = 0.25, preview: bool = True, crop: Optional[Sequence[float]] = None) -> dict:
     """Fit ``task``'s renderer ranges to the real pairs of ``real`` (those whose input name matches
-    ``match``) with the renderer's ``Fitter``, write the preset YAML to ``output`` (and, with
+    ``match``; only their ``crop`` region, see ``data.region``, when given) with the renderer's
+    ``Fitter``, write the preset YAML to ``output`` (and, with
     ``preview``, a PNG beside it: the measured degradation of the first pairs above one rendered from
     each pair's estimate); returns the written document. Pairs the fitter cannot fit (rain without a
     dominant streak direction, pairs that are not scattering haze, no blur or drops) are listed under
@@ -114,6 +117,8 @@ def fit_preset(real: str | Path, task: str, output: str | Path, match: Optional[
     from .layouts import guess_layout, read_layout
 
     fit = fitter(task)
+    if crop is not None and region_error(crop):
+        raise MemrestoreError(f"--{region_error(crop)}")
     real, output = Path(real), check_output_file(output)
     if not real.is_dir():
         raise MemrestoreError(f"{real}: folder not found")
@@ -127,6 +132,8 @@ def fit_preset(real: str | Path, task: str, output: str | Path, match: Optional[
         degraded, clean = (to_float_rgb(read_image(p)) for p in (pair.input, pair.target))
         if degraded.shape != clean.shape:
             raise MemrestoreError(f"{pair.input}: size differs from {pair.target}")
+        if crop is not None:
+            degraded, clean = region_crop(degraded, crop), region_crop(clean, crop)
         estimate = fit.estimate(degraded, clean)
         name = Path(pair.input).relative_to(real).as_posix() if Path(pair.input).is_relative_to(real) else str(pair.input)
         reason = fit.left_out(estimate)
@@ -143,7 +150,7 @@ def fit_preset(real: str | Path, task: str, output: str | Path, match: Optional[
                               f"the {task} renderer cannot be fitted to it")
     document = {
         "task": renderer(task),
-        "fitted_on": real.name + (f" (inputs matching {match})" if match else ""),
+        "fitted_on": real.name + (f" (inputs matching {match})" if match else "") + (f" (region {list(crop)})" if crop else ""),
         "pairs": len(estimates),
         "widen": widen,
         "ranges": fit.fit_ranges([e for _, e in estimates], widen),

@@ -96,6 +96,34 @@ def test_a_refitted_preset_file_is_new_training_data(tmp_path, paired_root):
     assert keys[0] != keys[1]
 
 
+def test_a_suite_trains_on_one_region_of_its_pairs_and_scores_on_another(tmp_path, paired_root):
+    from memrestore.io import read_image
+
+    path = write_suite(tmp_path, paired_root, seeds=[0], methods={"unet": {"set": TINY_UNET}},
+                       train=[{"root": str(paired_root), "crop": [0, 0, 0.5, 1]}],
+                       tests={"right": {"root": str(paired_root), "convention": "y-matlab", "crop": [0.5, 0, 1, 1]}})
+    done = bench(path, tmp_path)
+    assert done.returncode == 0, done.stderr
+    run = next((tmp_path / "work").glob("unet-s0-*"))
+    train_root = tmp_path / "work" / yaml.safe_load((run / "config.yaml").read_text())["data"]["train"]["root"]
+    trained = sorted((train_root / "input").iterdir())
+    assert len(trained) == 3 and all(read_image(p).pixels.shape == (48, 32, 3) for p in trained)
+    left = read_image(paired_root / "input" / "img0.png").pixels[:, :32]
+    assert (read_image(train_root / "input" / "0-img0.png").pixels == left).all()  # the left half, unchanged
+    scored = json.loads((tmp_path / "out" / "tiny.json").read_text())["runs"][0]["scores"]["right"]
+    assert len(scored) == 3  # the three right halves
+
+    for where, crop, message in [("train", [0, 0, 1.5, 1], "is not 0 <= left < right <= 1"),
+                                 ("tests", [0, 0, 1], "is not four numbers")]:
+        changes = {"train": [{"root": str(paired_root), "crop": crop}]} if where == "train" else \
+            {"tests": {"t": {"root": str(paired_root), "crop": crop}}}
+        with pytest.raises(ConfigError, match=message):
+            load_suite(write_suite(tmp_path, paired_root, **changes))
+    synth = {"synth": {"clean": str(paired_root / "target"), "task": "derain"}, "crop": [0, 0, 0.5, 1]}
+    with pytest.raises(ConfigError, match="crop applies to real pairs"):
+        load_suite(write_suite(tmp_path, paired_root, train=[synth]))
+
+
 def test_a_method_trains_on_its_own_sources_instead_of_the_suites(tmp_path, paired_root):
     own = {"set": TINY_UNET, "steps_of": "suite data", "data": [{"root": str(paired_root), "include": "img1*", "repeat": 2}]}
     path = write_suite(tmp_path, paired_root, budget={"minutes": 0.05},
