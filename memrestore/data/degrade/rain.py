@@ -3,7 +3,7 @@
 Those sets (Yang et al., CVPR 2017; Zhang et al., 2019) draw sparse random drops, blur them into
 streaks with a linear motion kernel (angle, length) and composite the grey streak layer R onto the
 photo B. Two composites: "screen" (the default), which brightens but never reaches white,
-I = 1 - (1 - B)(1 - R), and "add", I = min(B + R, 1), Yang et al.'s model O = B + S (Sec. 3.1), which
+I = 1 - (1 - B)(1 - R), and "add", I = min(B + R, 1), Yang et al.'s model O = B + S (Sec. 3), which
 clips streaks on bright backgrounds to white. The real JORDER (Rain100H-like) and Rain12 pairs are
 exactly additive: I - B is the same in all three channels on every unclipped pixel and never negative
 (``rain_fit.rain_layer_of`` tells the two apart). Heavy rain also adds a veil of light scattered by
