@@ -72,9 +72,16 @@ def named_pairs(named: Source | TestSet, work: Path) -> list[Pair]:
 
 
 def _link(target: Path, link: Path) -> None:
-    if not link.exists():
-        ensure_dir(link.parent)
+    """``link`` -> ``target``; a link already there is kept when it points to the same file (runs
+    side by side make the same test folder at the same moment)."""
+    if link.exists():
+        return
+    ensure_dir(link.parent)
+    try:
         os.symlink(target.resolve(), link)
+    except FileExistsError:
+        if link.resolve() != target.resolve():
+            raise
 
 
 def _source_links(source: Source, work: Path) -> list[list[tuple[Path, Path]]]:

@@ -374,3 +374,20 @@ def test_runs_side_by_side_are_calibrated_alone_with_their_threads(tmp_path, pai
     suite = load_suite(path)
     assert all(r["steps"] == 4 and r["threads"] == suite.threads() and len(r["scores"]["pairs"]) == 3 for r in runs)
     assert run_key(suite, "unet", 0) != run_key(load_suite(write_suite(tmp_path, paired_root)), "unet", 0)
+
+
+def test_a_link_made_by_a_run_side_by_side_is_kept(tmp_path, monkeypatch):
+    """Two runs started together make the same test folder; the second finding the link made is fine,
+    a link to another file is not."""
+    from pathlib import Path
+
+    from memrestore.bench.quality import _link
+
+    target, other, link = tmp_path / "a.png", tmp_path / "b.png", tmp_path / "tests" / "a.png"
+    target.write_bytes(b"a")
+    other.write_bytes(b"b")
+    _link(target, link)
+    monkeypatch.setattr(Path, "exists", lambda self: False)  # as if the other run linked it just after the check
+    _link(target, link)
+    with pytest.raises(FileExistsError):
+        _link(other, link)
