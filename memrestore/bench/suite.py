@@ -169,8 +169,8 @@ def load_suite(path: str | Path, purpose: str = "quality") -> Suite:
     for where, region in [*((f"train: {s.root}", s.crop) for s in suite.train),
                           *((f"methods.{m}.data: {s.root}", s.crop) for m, spec in suite.methods.items() for s in spec.data),
                           *((f"tests.{n}", t.crop) for n, t in suite.tests.items())]:
-        if region is not None and region_error(region):
-            raise ConfigError(f"{path}.{where}: {region_error(region)}")
+        if region is not None and (problem := region_error(region)):
+            raise ConfigError(f"{path}.{where}: {problem}")
     from ..metrics import CONVENTIONS
 
     for name, test in suite.tests.items():

@@ -117,8 +117,8 @@ def fit_preset(real: str | Path, task: str, output: str | Path, match: Optional[
     from .layouts import guess_layout, read_layout
 
     fit = fitter(task)
-    if crop is not None and region_error(crop):
-        raise MemrestoreError(f"--{region_error(crop)}")
+    if crop is not None and (problem := region_error(crop)):
+        raise MemrestoreError(f"--{problem}")
     real, output = Path(real), check_output_file(output)
     if not real.is_dir():
         raise MemrestoreError(f"{real}: folder not found")
