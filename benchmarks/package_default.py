@@ -1,17 +1,17 @@
-"""Train, package and score the default model of a task (issue 14): the weights ``memrestore restore
---task TASK`` and ``memrestore.load(TASK)`` use, with their model card.
+"""The packaged defaults trained before `memrestore bench package` existed, and the table of every
+default's scores in RESULTS.md.
 
     .venv/bin/python -m benchmarks.package_default --task derain     # train if needed, package, score
     .venv/bin/python -m benchmarks.package_default --check           # re-score every packaged default
 
-Training is ``benchmarks.equal_time``'s (seed 0, the task's budget below): the fast memory network
-and its NAFNet-w16 peer, each for the same CPU time on the same data, so the card compares the two
-at an equal budget. The default's final weights (never the best validation step: the curve set is
-also a test set) are stored as fp16 safetensors in ``memrestore/pretrained/TASK.safetensors``; the
-card (``TASK.json`` + ``TASK.md``) holds the architecture, data, recipe, steps and time, and the
-metrics of the packaged fp16 weights on every test set beside the input's and the peer's.
-``--check`` scores the packaged weights again and fails if a card number is not reproduced.
-"""
+New defaults are packaged from a suite (``memrestore bench package SUITE.yaml --task TASK``: the
+default and its peer trained side by side under the suite's budget; ``memrestore.bench.package``).
+``--task`` is the earlier way, kept while a default made by it ships: ``benchmarks.equal_time``'s
+training (seed 0, the task's budget below), the fast memory network and its NAFNet-w16 peer one after
+the other for the same CPU time, the default's final weights stored as fp16 with a card written by
+``memrestore.bench.package.write_card``. ``--check`` scores every packaged default again (a suite-made
+card on the test sets it records, an earlier one on ``equal_time``'s) and fails if a card number is
+not reproduced; it writes the RESULTS table."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from benchmarks import equal_time
 from memrestore.api import load_model
 from memrestore.checkpoint import save_checkpoint
 from memrestore.engine.evaluate import evaluate_model
-from memrestore.io.atomic import atomic_write_text
+from memrestore.bench.package import TOLERANCE_DB, score_card, shortfalls, write_card
 from memrestore.models.complexity import count_macs, count_parameters
 from memrestore.pretrained import FOLDER
 
@@ -57,8 +57,6 @@ LIMITS = {
                  "synthetic streaks: GT-RAIN's real rain (sparse large drops) is mostly left and wall texture is "
                  "smoothed; its clean frames also differ in light and moving objects, which caps any PSNR.",
 }
-CLEAR_GAIN_DB = 0.5  # a gain over the input below this is named in the card's limits
-TOLERANCE_DB = 0.02  # --check: fp16 storage is exact, so a larger gap means the weights or the code changed
 
 
 def rounded(scores: dict[str, float]) -> dict[str, float]:
@@ -112,40 +110,8 @@ def package(task: str, out: Path) -> dict:
         "limits": [LIMITS[task], *shortfalls(metrics)],
         "reproduce": {"train_package_score": f"{COMMAND} --task {task}", "check_card": f"{COMMAND} --check"},
     }
-    write_card(task, card)
+    write_card(FOLDER, task, card)
     return card
-
-
-def shortfalls(metrics: dict) -> list[str]:
-    """The card's own words for where the model falls short: a small gain over the input, or below the peer."""
-    small = [f"Gains only {m['psnr'] - m['input_psnr']:.2f} dB over the input on {name}." if m["psnr"] >= m["input_psnr"]
-             else f"Lowers the PSNR of the input by {m['input_psnr'] - m['psnr']:.2f} dB on {name}."
-             for name, m in metrics.items() if m["psnr"] - m["input_psnr"] < CLEAR_GAIN_DB]
-    behind = [f"Below its NAFNet-w16 peer on {name} by {m['peer_psnr'] - m['psnr']:.2f} dB at this budget."
-              for name, m in metrics.items() if m["psnr"] < m["peer_psnr"]]
-    return small + behind
-
-
-def write_card(task: str, card: dict) -> None:
-    atomic_write_text(FOLDER / f"{task}.json", json.dumps(card, indent=2) + "\n")
-    rows = [f"| {name} ({m['pairs']} pairs, {m['convention']}) | {m['input_psnr']:.2f} / {m['input_ssim']:.3f} | "
-            f"{m['psnr']:.2f} / {m['ssim']:.3f} | {m['peer_psnr']:.2f} |" for name, m in card["metrics"].items()]
-    training = card["training"]
-    text = "\n".join([
-        f"# memrestore default model: {task}", "", card["summary"] + ".", "",
-        "## Architecture", "", "```json", json.dumps(card["architecture"], indent=2), "```", "",
-        "## Training", "", f"- Data: {training['data']}.",
-        f"- Recipe: {', '.join(training['recipe'])}; seed {training['seed']}.",
-        f"- {training['steps']} steps in {training['train_minutes']} min on {training['machine']} "
-        f"(budget {training['budget_minutes']:g} min, the same for the peer).",
-        f"- Command: `{training['command']}`", "",
-        "## Metrics (packaged fp16 weights; test pairs never trained on)", "",
-        "| test set | input PSNR / SSIM | this model PSNR / SSIM | NAFNet-w16 peer PSNR |", "| --- | --- | --- | --- |",
-        *rows, "", f"Peer: {card['peer']['model']}; {card['peer']['steps']} steps in {card['peer']['train_minutes']} min.",
-        f"Reproduce the numbers from the packaged weights: `{card['reproduce']['check_card']}`.", "",
-        "## Known limits", "", *[f"- {line}" for line in card["limits"]], "",
-    ])
-    atomic_write_text(FOLDER / f"{task}.md", text)
 
 
 def check(out: Path) -> int:
@@ -156,6 +122,12 @@ def check(out: Path) -> int:
 
     rows, failures = [], 0
     for task, card in model_cards().items():
+        minutes = {"train_minutes": card.data["training"]["train_minutes"]}
+        if "tests" in card.data:  # packaged from a suite (`memrestore bench package`): its card names its test sets
+            scored = score_card(card.checkpoint, card.data, Path("runs") / "bench" / "cards")
+            rows += [{"task": task, **row, **minutes} for row in scored]
+            failures += sum(not row["reproduced"] for row in scored)
+            continue
         _, tests, convention = equal_time.test_sets(task, equal_time.work_folder(task))
         for name, measured in score_model(load_model(card.checkpoint)[0], tests, convention).items():
             m = card.metrics[name]
@@ -163,8 +135,7 @@ def check(out: Path) -> int:
             failures += not ok
             rows.append({"task": task, "test_set": name, "pairs": m["pairs"], "convention": convention,
                          "input_psnr": m["input_psnr"], "psnr": measured["psnr"], "ssim": measured["ssim"],
-                         "peer_psnr": m["peer_psnr"], "card_psnr": m["psnr"], "reproduced": ok,
-                         "train_minutes": card.data["training"]["train_minutes"]})
+                         "peer_psnr": m["peer_psnr"], "card_psnr": m["psnr"], "reproduced": ok, **minutes})
     lines = [f"`{COMMAND} --check` (the packaged fp16 weights re-scored; peers' PSNR from the cards; "
              "each default and its NAFNet-w16 peer trained for the same CPU time by "
              f"`{COMMAND} --task TASK`)", "",

@@ -24,9 +24,10 @@ from ..errors import MemrestoreError
 from ..models import build_model, final_output
 from ..models.complexity import count_macs, count_parameters
 from ..tensors import memory_format
+from . import VARIANTS
 from .quality import steps_per_second, training_folders
 from .report import machine, peak_resident_gib, write_report
-from .suite import Suite, method_config
+from .suite import Suite, method_config, slug
 
 
 def inference_timer(model: torch.nn.Module, megapixels: float, bf16: bool = False,
@@ -92,9 +93,16 @@ def interleaved(timers: dict[Any, Callable[[], float]], rounds: int, steps: int)
 CHILD = "memrestore.bench.speed"
 
 
-VARIANTS = {"fp32": (False, False), "bf16": (True, False), "channels-last": (False, True)}  # (bf16 autocast, channels-last)
-VARIANT_NAMES = {"fp32": "", "bf16": ", bf16 autocast", "channels-last": ", channels-last"}
-VARIANT_SETTINGS = {"fp32": [], "bf16": ["train.amp=bf16"], "channels-last": ["train.channels_last=true"]}  # of a recipe
+def variant_label(variant: str) -> str:
+    """What a row's name gains for ``variant``: "" for fp32, else ", bf16 autocast" and/or ", channels-last"."""
+    bf16, channels_last = VARIANTS[variant]
+    return (", bf16 autocast" if bf16 else "") + (", channels-last" if channels_last else "")
+
+
+def variant_settings(variant: str) -> list[str]:
+    """The training-config overrides that give a recipe ``variant``'s precision and layout."""
+    bf16, channels_last = VARIANTS[variant]
+    return (["train.amp=bf16"] if bf16 else []) + (["train.channels_last=true"] if channels_last else [])
 
 
 def variant_model(spec: dict[str, Any], variant: str) -> torch.nn.Module:
@@ -170,7 +178,7 @@ def run_speed(suite: Suite, out: Path, command: str, sizes: list[float], rounds:
     for method, spec in specs.items():
         for variant in variants:
             bf16, channels_last = VARIANTS[variant]
-            name = method + VARIANT_NAMES[variant]
+            name = method + variant_label(variant)
             torch.manual_seed(0)
             models[name] = variant_model(spec, variant)
             rows_of[name] = (method, variant)
@@ -178,7 +186,7 @@ def run_speed(suite: Suite, out: Path, command: str, sizes: list[float], rounds:
                 timers[(name, "train")] = training_timer(models[name], bf16, channels_last)
                 if method in folders:
                     config = method_config(suite, method, folders[method], suite.seeds[0], [
-                        f"output_dir={work}", "name=speed", *VARIANT_SETTINGS[variant]])
+                        f"output_dir={work}", "name=speed", *variant_settings(variant)])
                     timers[(name, "recipe")] = recipe_timer(config)
             for size in all_sizes if max_memory is None else []:
                 timers[(name, size)] = inference_timer(models[name], size, bf16, channels_last)
@@ -232,7 +240,7 @@ def run_speed(suite: Suite, out: Path, command: str, sizes: list[float], rounds:
                      + " | ".join(ratio(row, f"mp_per_s@{s:g}") for s in all_sizes)
                      + f" | {ratio(row, 'train_steps_per_s')} |{recipe} {row[f'peak_gib@{largest:g}']} |"
                      + (f" {row[f'tile@{largest:g}'] or '-'} |" if max_memory else ""))
-    name = "_".join([f"{suite.name}_speed", *(v.replace("-", "_") for v in variants if v != "fp32"),
+    name = "_".join([f"{suite.name}_speed", *(slug(v) for v in variants if v != "fp32"),
                      *(["tiled"] if max_memory else [])])
     write_report(out, name, {"command": command, "rounds": rounds, "variants": variants, "machine": machine(),
                              "max_memory": max_memory, "rows": rows}, lines)

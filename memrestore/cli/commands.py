@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from ..errors import MemrestoreError
+from ..errors import ConfigError, MemrestoreError
 
 DEMO_REAL = "../shared/data/real"  # demo: the project's shared real pairs, beside a checkout
 
@@ -58,7 +58,26 @@ def run_models(args: argparse.Namespace) -> int:
         rows.append([task, card.summary if card else "not packaged yet", scores])
     print(f"packaged models in {models_folder()}:")
     print(format_table(["task", "model", "real test sets"], rows))
-    return 0
+    return check_models(cards) if args.check else 0
+
+
+def check_models(cards: dict) -> int:
+    """Every card's numbers re-measured from its packaged weights on the test sets it records."""
+    from ..bench.package import score_card
+    from ..metrics.table import format_table
+
+    rows, failures = [], 0
+    for task, card in cards.items():
+        if "tests" not in card.data:
+            print(f"{task}: its card records no test sets (made before `memrestore bench package`); not checked")
+            continue
+        for row in score_card(card.checkpoint, card.data, Path("runs") / "bench" / "cards"):
+            failures += not row["reproduced"]
+            rows.append([task, f"{row['test_set']} ({row['pairs']}, {row['convention']})", f"{row['card_psnr']:.2f}",
+                         f"{row['psnr']:.2f} / {row['ssim']:.3f}", "yes" if row["reproduced"] else "NO"])
+    if rows:
+        print(format_table(["task", "test set", "card PSNR", "measured PSNR / SSIM", "reproduced"], rows))
+    return 1 if failures else 0
 
 
 def run_configs(args: argparse.Namespace) -> int:
@@ -75,7 +94,9 @@ def run_configs(args: argparse.Namespace) -> int:
 def run_bench(args: argparse.Namespace) -> int:
     from ..bench.suite import load_suite
 
-    suite = load_suite(args.suite, args.what)  # every method's config checked before any work
+    if args.what == "package" and not args.task:
+        raise ConfigError("bench package needs --task (the task whose default the suite's model becomes)")
+    suite = load_suite(args.suite, "speed" if args.what == "speed" else "quality")  # every config checked before work
     out = Path(args.out)
     if args.what == "speed":
         from ..bench.speed import run_speed
@@ -90,9 +111,16 @@ def run_bench(args: argparse.Namespace) -> int:
                          work=Path(args.work) if args.work else None, max_memory=args.max_memory)
         print((out / f"{name}.md").read_text(encoding="utf-8"))
         return 0
+    work = Path(args.work or Path("runs") / "bench" / suite.name)
+    if args.what == "package":
+        from ..bench.package import package
+        from ..pretrained import models_folder
+
+        package(suite, args.suite, args.task, out, work, args.method)
+        print((models_folder() / f"{args.task}.md").read_text(encoding="utf-8"))
+        return 0
     from ..bench.quality import run_suite
 
-    work = Path(args.work or Path("runs") / "bench" / suite.name)
     run_suite(suite, out, work, f"memrestore bench quality {args.suite}", report_only=args.report_only)
     print((out / f"{suite.name}.md").read_text(encoding="utf-8"))
     return 0

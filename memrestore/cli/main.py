@@ -12,6 +12,7 @@ import argparse
 import sys
 
 from ..errors import Interrupted, MemrestoreError
+from ..bench import VARIANTS
 from ..pretrained import TASKS
 from .commands import DEMO_REAL
 
@@ -81,12 +82,15 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_models(sub: argparse._SubParsersAction) -> None:
-    sub.add_parser(
+    p = sub.add_parser(
         "models",
         help="list the packaged default models with their model-card metrics",
         description="List the default model of each task shipped with memrestore (or in $MEMRESTORE_MODELS), "
         "with the metrics of its model card on real test sets.",
     )
+    p.add_argument("--check", action="store_true",
+                   help="re-score every default on the test sets its card records (they must be on disk) and "
+                   "exit 1 if a card's PSNR is not reproduced")
 
 
 def _add_device_and_limits(p: argparse.ArgumentParser, memory_help: str) -> None:
@@ -258,9 +262,11 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
         description="quality: train every method x seed of SUITE under the same budget (equal time or steps), "
         "score on the suite's real test sets, report mean +- std, paired differences to the baseline with 95%% "
         "intervals, curves and a visual grid; finished runs are cached by config hash and interrupted ones "
-        "resume. speed: the suite's models side by side (MP/s, train steps/s, MACs, peak memory).",
+        "resume. speed: the suite's models side by side (MP/s, train steps/s, MACs, peak memory). package: train "
+        "as quality does, then store a method's first-seed weights (fp16) as a task's default in the models folder "
+        "($MEMRESTORE_MODELS or the package's) with its model card, scored beside the input and the baseline as peer.",
     )
-    p.add_argument("what", choices=["quality", "speed"])
+    p.add_argument("what", choices=["quality", "speed", "package"])
     p.add_argument("suite", metavar="SUITE.yaml", help="the suite (see benchmarks/suites/)")
     p.add_argument("--out", default="benchmarks/results", metavar="DIR", help="where reports go (default benchmarks/results)")
     p.add_argument("--work", metavar="DIR", help="run folders (default runs/bench/<suite name>; speed: of the recipe timings)")
@@ -268,8 +274,11 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sizes", type=float, nargs="*", default=[1.0, 4.0], metavar="MP",
                    help="speed: inference sizes in megapixels besides 512x512 (default 1 4)")
     p.add_argument("--rounds", type=POSITIVE, default=3, help="speed: interleaved rounds (default 3)")
-    p.add_argument("--variants", nargs="+", default=["fp32"], choices=["fp32", "bf16", "channels-last"],
-                   help="speed: every model also as bf16 autocast and/or channels-last (default fp32 only)")
+    p.add_argument("--variants", nargs="+", default=["fp32"], choices=list(VARIANTS),
+                   help="speed: every model also as bf16 autocast, channels-last or both (default fp32 only)")
+    p.add_argument("--task", choices=TASKS, help="package: the task whose default the suite's model becomes")
+    p.add_argument("--method", help="package: the method to package (default: the first besides the baseline, "
+                   "which is the peer its card compares with)")
     p.add_argument("--max-memory", type=_memory_size, metavar="SIZE",
                    help="speed: restore tiled to fit SIZE (e.g. 2GB) as `restore --max-memory` does, each model and "
                    "size in a fresh process (default: whole images, interleaved)")

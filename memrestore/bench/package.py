@@ -1,0 +1,165 @@
+"""`memrestore bench package SUITE.yaml --task TASK`: a suite's trained model becomes the packaged
+default of a task (``memrestore restore --task``, ``memrestore.load``), with its model card.
+
+The suite is the recipe: its ``baseline`` is the peer (NAFNet-w16 for the shipped defaults) and the
+packaged method (``--method``, else the suite's first other method) trained under the same budget, on
+the same data, beside it. Missing runs are trained as ``bench quality`` would (finished ones are
+reused), the default's final weights of the suite's first seed are stored as fp16 safetensors in the
+models folder (``memrestore/pretrained`` or ``MEMRESTORE_MODELS``, so a lab can package its own), and
+the card (``TASK.json`` + ``TASK.md``) records the architecture, data, recipe, commands, steps and
+time, and the metrics of the stored fp16 weights on the suite's test sets beside the input's and the
+peer's, with the test sets themselves, so ``score_card`` can check the numbers again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..api import load_model
+from ..checkpoint import save_checkpoint
+from ..data.paired_dataset import PairedImageDataset
+from ..engine.evaluate import per_image_scores
+from ..errors import ConfigError
+from ..io import read_image, to_float_rgb
+from ..io.atomic import atomic_write_text
+from ..metrics import psnr_ssim
+from ..models.complexity import count_macs, count_parameters
+from ..pretrained import models_folder
+from .quality import named_pairs, run_suite
+from .suite import Source, Suite, TestSet
+
+CLEAR_GAIN_DB = 0.5  # a gain over the input below this is named in the card's limits
+TOLERANCE_DB = 0.02  # fp16 storage is exact: a larger gap on re-scoring means the weights or the code changed
+
+
+def describe(source: Source) -> str:
+    """A training source in words, for the card."""
+    if source.synth is not None:
+        s = source.synth
+        return (f"synthetic {s.task} (preset {s.preset or 'default'}, {s.renderings} rendering"
+                f"{'s' if s.renderings > 1 else ''}) on the clean photos of {s.clean}")
+    text = f"real pairs of {source.root}" + (f" matching {source.include}" if source.include != "*" else "")
+    return text + (f", region {source.crop}" if source.crop else "") + (f", listed {source.repeat} times" if source.repeat > 1 else "")
+
+
+def mean_scores(model: torch.nn.Module | None, test: TestSet, work: Path) -> dict[str, float]:
+    """Mean PSNR/SSIM over a test set's pairs: of the model's restorations, or of the inputs (None)."""
+    pairs = named_pairs(test, work)
+    if model is None:
+        scores = [psnr_ssim(to_float_rgb(read_image(p.input)), to_float_rgb(read_image(p.target)), test.convention)
+                  for p in pairs]
+    else:
+        scores = per_image_scores(model, PairedImageDataset(pairs), test.convention)
+    return {"pairs": len(pairs), **{key: round(float(np.mean([s[key] for s in scores])), 3) for key in ("psnr", "ssim")}}
+
+
+def chosen_methods(suite: Suite, method: str | None, where: str) -> tuple[str, str]:
+    """(packaged method, peer): the peer is the suite's baseline; the method is ``method`` or the first other."""
+    if suite.baseline is None:
+        raise ConfigError(f"{where}: packaging needs a baseline (the peer the card compares with)")
+    others = [m for m, spec in suite.methods.items() if m != suite.baseline and spec.train]
+    if method is None and not others:
+        raise ConfigError(f"{where}: no trained method besides the baseline {suite.baseline!r} to package")
+    if method is not None and method not in others:
+        raise ConfigError(f"{where}: --method {method!r} is not a trained method besides the baseline ({', '.join(others)})")
+    return method or others[0], suite.baseline
+
+
+def package(suite: Suite, suite_path: str, task: str, out: Path, work: Path, method: str | None = None,
+            limits: list[str] | None = None) -> dict[str, Any]:
+    """Train what is missing, store the method's first-seed weights as the task's default and write its
+    card; returns the card. ``limits``: known limits in words, before the ones read from the metrics."""
+    name, peer = chosen_methods(suite, method, suite_path)  # a wrong --method stops before any training
+    command = f"memrestore bench quality {suite_path}"
+    runs = run_suite(suite, out, work, command)["runs"]
+    seed = suite.seeds[0]
+    default, peer_run = (next(r for r in runs if r["method"] == m and r["seed"] == seed) for m in (name, peer))
+    folder = models_folder()
+    trained, config, _ = load_model(default["checkpoint"])
+    checkpoint = save_checkpoint(folder / f"{task}.safetensors", trained.to(torch.float16), config,
+                                 task=task, steps=default["steps"], train_seconds=default["train_seconds"])
+    model = load_model(checkpoint)[0]  # the stored fp16 weights are what the card scores
+    metrics = {}
+    for test_name, test in suite.tests.items():
+        before, after = mean_scores(None, test, work), mean_scores(model, test, work)
+        metrics[test_name] = {"convention": test.convention, "pairs": after["pairs"], "psnr": after["psnr"],
+                              "ssim": after["ssim"], "input_psnr": before["psnr"], "input_ssim": before["ssim"],
+                              "peer_psnr": round(float(np.mean(peer_run["scores"][test_name])), 3)}
+    params, spec = count_parameters(model), suite.methods[name]
+    minutes = round(default["train_seconds"] / 60, 1)
+    threads = default.get("threads") or torch.get_num_threads()
+    budget = f"{suite.budget.minutes:g} min" if suite.budget.minutes is not None else f"{suite.budget.steps} steps"
+    package_command = f"memrestore bench package {suite_path} --task {task}" + (f" --method '{name}'" if method else "")
+    card = {
+        "task": task,
+        "summary": f"{name} ({params / 1e6:.2f} M params), {minutes:.0f} CPU-min",
+        "architecture": {"model": config.to_dict()["model"], "parameters": params,
+                         "gmacs_256x256": round(count_macs(model) / 1e9, 3)},
+        "training": {"data": "; ".join(describe(s) for s in suite.sources(name)), "seed": seed,
+                     "recipe": [*([f"recipe {spec.recipe}"] if spec.recipe else []), *suite.recipe, *spec.set],
+                     "steps": default["steps"], "train_minutes": minutes, "budget": budget,
+                     "machine": f"{default.get('machine', 'this machine')}, fp32, {threads} thread{'s' if threads > 1 else ''}",
+                     "suite": suite_path, "command": f"{command} && {package_command}"},
+        "peer": {"model": f"{peer}, same recipe, data and budget", "steps": peer_run["steps"],
+                 "train_minutes": round(peer_run["train_seconds"] / 60, 1)},
+        "metrics": metrics,
+        "tests": {test_name: dataclasses.asdict(test) for test_name, test in suite.tests.items()},
+        "limits": [*(limits or []), *shortfalls(metrics)],
+        "reproduce": {"train_package_score": f"{command} && {package_command}", "check_card": "memrestore models --check"},
+    }
+    write_card(folder, task, card)
+    return card
+
+
+def shortfalls(metrics: dict[str, dict[str, Any]]) -> list[str]:
+    """The card's own words for where the model falls short: a small gain over the input, or below the peer."""
+    small = [f"Gains only {m['psnr'] - m['input_psnr']:.2f} dB over the input on {name}." if m["psnr"] >= m["input_psnr"]
+             else f"Lowers the PSNR of the input by {m['input_psnr'] - m['psnr']:.2f} dB on {name}."
+             for name, m in metrics.items() if m["psnr"] - m["input_psnr"] < CLEAR_GAIN_DB]
+    behind = [f"Below its peer on {name} by {m['peer_psnr'] - m['psnr']:.2f} dB at this budget."
+              for name, m in metrics.items() if m["psnr"] < m["peer_psnr"]]
+    return small + behind
+
+
+def write_card(folder: Path, task: str, card: dict[str, Any]) -> None:
+    """``TASK.json`` (the card as data) and ``TASK.md`` (the same for people) in ``folder``."""
+    atomic_write_text(folder / f"{task}.json", json.dumps(card, indent=2) + "\n")
+    rows = [f"| {name} ({m['pairs']} pairs, {m['convention']}) | {m['input_psnr']:.2f} / {m['input_ssim']:.3f} | "
+            f"{m['psnr']:.2f} / {m['ssim']:.3f} | {m['peer_psnr']:.2f} |" for name, m in card["metrics"].items()]
+    training = card["training"]
+    budget = training.get("budget") or f"{training['budget_minutes']:g} min"
+    text = "\n".join([
+        f"# memrestore default model: {task}", "", card["summary"] + ".", "",
+        "## Architecture", "", "```json", json.dumps(card["architecture"], indent=2), "```", "",
+        "## Training", "", f"- Data: {training['data']}.",
+        f"- Recipe: {', '.join(training['recipe'])}; seed {training['seed']}.",
+        f"- {training['steps']} steps in {training['train_minutes']} min on {training['machine']} "
+        f"(budget {budget}, the same for the peer).",
+        f"- Command: `{training['command']}`", "",
+        "## Metrics (packaged fp16 weights; test pairs never trained on)", "",
+        "| test set | input PSNR / SSIM | this model PSNR / SSIM | peer PSNR |", "| --- | --- | --- | --- |",
+        *rows, "", f"Peer: {card['peer']['model']}; {card['peer']['steps']} steps in {card['peer']['train_minutes']} min.",
+        f"Reproduce the numbers from the packaged weights: `{card['reproduce']['check_card']}`.", "",
+        "## Known limits", "", *[f"- {line}" for line in card["limits"]], "",
+    ])
+    atomic_write_text(folder / f"{task}.md", text)
+
+
+def score_card(checkpoint: Path, card: dict[str, Any], work: Path) -> list[dict[str, Any]]:
+    """Re-score a packaged model on the test sets its card records: one row per set, with the card's
+    PSNR and whether the new one reproduces it (within ``TOLERANCE_DB``)."""
+    model = load_model(checkpoint)[0]
+    rows = []
+    for name, spec in card["tests"].items():
+        measured, m = mean_scores(model, TestSet(**spec), work), card["metrics"][name]
+        rows.append({"test_set": name, "pairs": measured["pairs"], "convention": spec["convention"],
+                     "input_psnr": m["input_psnr"], "psnr": measured["psnr"], "ssim": measured["ssim"],
+                     "peer_psnr": m["peer_psnr"], "card_psnr": m["psnr"],
+                     "reproduced": abs(measured["psnr"] - m["psnr"]) <= TOLERANCE_DB})
+    return rows

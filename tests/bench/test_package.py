@@ -1,0 +1,60 @@
+"""`memrestore bench package`: a suite's trained model becomes a task's default in the models folder,
+with a card that compares it with the input and the suite's baseline as peer, records its test sets,
+and is checked again by `memrestore models --check`; wrong requests stop before any training."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+
+import memrestore
+from tests.bench.test_bench import write_suite
+from tests.helpers import run_cli
+
+
+def test_a_suite_model_is_packaged_with_a_card_that_models_check_reproduces(tmp_path, paired_root, monkeypatch):
+    models = tmp_path / "models"
+    models.mkdir()
+    monkeypatch.setenv("MEMRESTORE_MODELS", str(models))
+    suite = write_suite(tmp_path, paired_root)
+    done = run_cli("bench", "package", str(suite), "--task", "derain", "--out", str(tmp_path / "out"),
+                   "--work", str(tmp_path / "work"))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("# memrestore default model: derain")
+    card = json.loads((models / "derain.json").read_text())
+    assert card["summary"].startswith("fast (")  # the first method besides the baseline, which is the peer
+    runs = {r["method"]: r for r in json.loads((tmp_path / "out" / "tiny.json").read_text())["runs"]}
+    metrics = card["metrics"]["pairs"]
+    assert metrics["pairs"] == 3 and metrics["convention"] == "y-matlab"
+    assert metrics["peer_psnr"] == round(float(np.mean(runs["unet"]["scores"]["pairs"])), 3)
+    assert abs(metrics["psnr"] - np.mean(runs["fast"]["scores"]["pairs"])) < 0.05  # fp32 run vs its fp16 copy
+    assert card["training"]["steps"] == 4 and card["training"]["data"] == f"real pairs of {paired_root}"
+    assert card["training"]["command"] == f"memrestore bench quality {suite} && memrestore bench package {suite} --task derain"
+    assert card["tests"]["pairs"]["root"] == str(paired_root)
+    assert (models / "derain.md").read_text().count("| pairs (3 pairs, y-matlab) |") == 1
+
+    restored = memrestore.load("derain", device="cpu").restore_array(np.full((24, 24, 3), 0.5, dtype=np.float32))
+    assert restored.shape == (24, 24, 3)
+    checked = run_cli("models", "--check")
+    assert checked.returncode == 0, checked.stderr
+    assert re.search(r"\nderain +pairs \(3, y-matlab\) +[\d.]+ +[\d.]+ / [\d.]+ +yes\n", checked.stdout), checked.stdout
+
+    metrics["psnr"] += 1.0  # a card whose number the weights do not give
+    (models / "derain.json").write_text(json.dumps(card))
+    wrong = run_cli("models", "--check")
+    assert wrong.returncode == 1 and re.search(r" NO\n", wrong.stdout), wrong.stdout
+
+
+def test_package_refuses_a_missing_task_or_a_method_it_cannot_package_before_training(tmp_path, paired_root, monkeypatch):
+    monkeypatch.setenv("MEMRESTORE_MODELS", str(tmp_path / "models"))
+    suite = write_suite(tmp_path, paired_root)
+    for extra, message in (([], "bench package needs --task"),
+                           (["--task", "derain", "--method", "unet"], "'unet' is not a trained method besides the baseline")):
+        done = run_cli("bench", "package", str(suite), *extra, "--work", str(tmp_path / "work"))
+        assert done.returncode == 2 and done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
+    no_peer = write_suite(tmp_path, paired_root, baseline=None)
+    done = run_cli("bench", "package", str(no_peer), "--task", "derain", "--work", str(tmp_path / "work"))
+    assert done.returncode == 2 and "packaging needs a baseline" in done.stderr
+    assert not (tmp_path / "work").exists() and not (tmp_path / "models").exists()
