@@ -16,7 +16,6 @@ not reproduced; it writes the RESULTS table."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
