@@ -121,7 +121,8 @@ def check(out: Path) -> int:
 
     rows, failures = [], 0
     for task, card in model_cards().items():
-        minutes = {"train_minutes": card.data["training"]["train_minutes"]}
+        minutes = {"train_minutes": card.data["training"]["train_minutes"],
+                   "peer": card.data["peer"]["model"].split(", same recipe")[0]}
         if "tests" in card.data:  # packaged from a suite (`memrestore bench package`): its card names its test sets
             scored = score_card(card.checkpoint, card.data, Path("runs") / "bench" / "cards")
             rows += [{"task": task, **row, **minutes} for row in scored]
@@ -136,15 +137,15 @@ def check(out: Path) -> int:
                          "input_psnr": m["input_psnr"], "psnr": measured["psnr"], "ssim": measured["ssim"],
                          "peer_psnr": m["peer_psnr"], "card_psnr": m["psnr"], "reproduced": ok, **minutes})
     lines = [f"`{COMMAND} --check` (the packaged fp16 weights re-scored; peers' PSNR from the cards; "
-             "each default and its NAFNet-w16 peer trained for the same CPU time by "
-             f"`{COMMAND} --task TASK`)", "",
+             "each default and its peer trained for the same CPU time by the command its card names: "
+             f"`memrestore bench package` or `{COMMAND} --task TASK`)", "",
              "| task | test set (pairs, convention) | train min | input PSNR | default PSNR / SSIM | gain | "
-             "NAFNet-w16 peer PSNR | default - peer | card reproduced |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "peer | peer PSNR | default - peer | card reproduced |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     lines += [f"| {r['task']} | {r['test_set']} ({r['pairs']}, {r['convention']}) | {r['train_minutes']} | "
               f"{r['input_psnr']:.2f} | {r['psnr']:.2f} / {r['ssim']:.3f} | {r['psnr'] - r['input_psnr']:+.2f} | "
-              f"{r['peer_psnr']:.2f} | {r['psnr'] - r['peer_psnr']:+.2f} | {'yes' if r['reproduced'] else 'NO'} |"
-              for r in rows]
+              f"{r['peer']} | {r['peer_psnr']:.2f} | {r['psnr'] - r['peer_psnr']:+.2f} | "
+              f"{'yes' if r['reproduced'] else 'NO'} |" for r in rows]
     write_report(out, "defaults", {"command": f"{COMMAND} --check", "rows": rows}, lines)
     print("\n".join(lines))
     return 1 if failures else 0

@@ -1,9 +1,10 @@
 """The README's main command: restore degraded photos of every task with the packaged default models.
 
 ``run_demo`` needs no training: for each task with a packaged model it restores real degraded/clean
-pairs when a folder of the shared layout is given (``--real``: ``derain-Rain12``, ``raindrop``,
-``dehaze-SOTS-indoor``, ``deblur-GoPro``), otherwise degradations rendered by ``memrestore synth`` on
-photos that scikit-image ships; it prints PSNR/SSIM before and after and writes one before/after/target
+pairs when a folder of the shared layout is given (``--real``): the held-out test pairs its model card
+records (cards made by ``memrestore bench package``), else the first pairs of the task's set
+(``derain-Rain12``, ``raindrop``, ``dehaze-SOTS-indoor``, ``deblur-GoPro``, ``timelapse-GTRAIN``);
+otherwise degradations rendered by ``memrestore synth`` on photos that scikit-image ships; it prints PSNR/SSIM before and after and writes one before/after/target
 grid per task. ``run_training_demo`` (``memrestore demo --train``) is the training walk-through:
 synthetic rain on bundled photos -> train a small U-Net -> restore -> score -> grid.
 """
@@ -88,27 +89,57 @@ def folder_pairs(folder: Path, limit: int | None = None) -> Pairs:
     """The first ``limit`` pairs of a paired folder (or of GT-RAIN-style time-lapse scenes)."""
     from .data.paired_dataset import PairedImageDataset
 
-    dataset = PairedImageDataset.from_folder(folder, layout="auto")
+    return dataset_arrays(PairedImageDataset.from_folder(folder, layout="auto"), limit)
+
+
+def dataset_arrays(dataset, limit: int | None = None) -> Pairs:
+    """The first ``limit`` pairs of a ``PairedImageDataset`` as (name, degraded, clean) arrays."""
     return [(f"{dataset.pairs[i].name}.png", chw_to_hwc(dataset[i]["input"]), chw_to_hwc(dataset[i]["target"]))
             for i in range(min(limit or len(dataset), len(dataset)))]
 
 
-def demo_pairs(task: str, real: Path | None, seed: int = 0) -> tuple[Path | None, Pairs]:
-    """(the real set's folder, its first pairs) for one task when ``real`` holds it, else
-    (None, synthetic degradations of scikit-image's test photos)."""
+def held_out_pairs(card: dict, real: Path) -> tuple[Path, str, Pairs] | None:
+    """(folder, convention, first pairs) of the first test set a suite-made card records that ``real``
+    holds (found by its folder name) with pairs in it, each cut to the set's ``crop`` region when it has
+    one: pairs the default never trained on. None otherwise."""
+    from .data.layouts import selected_pairs
+    from .data.paired_dataset import PairedImageDataset
+    from .data.region import crop
+
+    for spec in card.get("tests", {}).values():
+        folder = real / Path(spec["root"]).name
+        pairs = selected_pairs(spec.get("layout", "paired"), folder, spec.get("include", "*")) if folder.is_dir() else []
+        if pairs:
+            arrays = dataset_arrays(PairedImageDataset(pairs), PAIRS_PER_TASK)
+            if spec.get("crop"):
+                arrays = [(name, crop(degraded, spec["crop"]), crop(clean, spec["crop"])) for name, degraded, clean in arrays]
+            return folder, spec.get("convention", "rgb"), arrays
+    return None
+
+
+def demo_pairs(task: str, real: Path | None, card: dict | None = None, seed: int = 0) -> tuple[Path | None, str, Pairs]:
+    """(the real set's folder, its convention, its first pairs) for one task when ``real`` holds it: the
+    card's held-out test pairs, else (older cards) the first pairs of the task's set; otherwise (None,
+    "rgb", synthetic degradations of scikit-image's test photos)."""
     from .data.presets import renderer
     from .data.synth import render
 
+    card = card or {}
+    held = held_out_pairs(card, real) if real is not None else None
+    if held is not None:
+        return held
     folder = real / REAL_SETS[task] if real is not None and task in REAL_SETS else None
     if folder is not None and folder.is_dir():
-        return folder, folder_pairs(folder, PAIRS_PER_TASK)
+        # a card's convention is its real test sets' (Y for rain)
+        convention = next(iter(card.get("metrics", {}).values()), {}).get("convention", "rgb")
+        return folder, convention, folder_pairs(folder, PAIRS_PER_TASK)
     rng = np.random.default_rng(seed)
     synthetic = renderer(task)  # a time-lapse model restores single rainy frames
     pairs = []
     for name in TEST_PHOTOS:
         clean = _photo(name)
         pairs.append((Path(name).stem + ".png", render(synthetic, clean, rng)[0], clean))
-    return None, pairs
+    return None, "rgb", pairs
 
 
 def restore_and_score(restorer, pairs: Pairs, convention: str, out: Path) -> float:
@@ -147,10 +178,8 @@ def run_demo(out: Path, real: Path | None = None, tasks: list[str] | None = None
         if task not in cards:
             print(f"{task}: no packaged model yet (memrestore models)")
             continue
-        folder, pairs = demo_pairs(task, real)
+        folder, convention, pairs = demo_pairs(task, real, cards[task].data)
         source = f"{folder} (real)" if folder else "synthetic, on scikit-image photos"
-        # a card's convention is its real test sets' (Y for rain); synthetic pairs are scored in RGB
-        convention = next(iter(cards[task].metrics.values()), {}).get("convention", "rgb") if folder else "rgb"
         print(f"\n{task}: {len(pairs)} pairs from {source}, convention {convention}")
         gain = restore_and_score(load(task), pairs, convention, out / task)
         summary.append([task, source, f"{gain:+.2f}", str(out / task / "comparison.png")])

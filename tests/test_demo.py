@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from memrestore.data.degrade import add_rain
-from memrestore.demo import REAL_SETS, _photo, run_demo
+from memrestore.demo import REAL_SETS, _photo, demo_pairs, run_demo
 from memrestore.io import write_image
 from memrestore.pretrained import TASKS, model_cards
 
@@ -38,6 +38,25 @@ def test_demo_prefers_real_pairs_and_rejects_bad_options(tmp_path):
                          (["--set", "train.iterations=3"], "--set only applies to the training demo")):
         failed = run_cli("demo", *bad, "--out", str(tmp_path / "out"))
         assert failed.returncode == 2 and failed.stderr.count("\n") == 1 and message in failed.stderr
+
+
+def test_demo_shows_the_held_out_pairs_a_suite_made_card_records(tmp_path):
+    real = tmp_path / "real" / "derain-Rain12"
+    clean = _photo("coffee.png")[:64, :64]
+    for k in range(1, 5):
+        write_image(real / "target" / f"{k}.png", clean)
+        write_image(real / "input" / f"{k}.png", add_rain(clean, np.random.default_rng(k)))
+    card = {"metrics": {"Rain12-even": {"convention": "y-matlab"}},
+            "tests": {"elsewhere": {"root": "../shared/data/real/not-here", "convention": "rgb"},
+                      "Rain12-even": {"root": "../shared/data/real/derain-Rain12", "layout": "paired",
+                                      "include": "*[02468].png", "convention": "y-matlab"}}}
+    folder, convention, pairs = demo_pairs("derain", tmp_path / "real", card)
+    assert folder == real and convention == "y-matlab" and [name for name, *_ in pairs] == ["2.png", "4.png"]
+    card["tests"]["Rain12-even"]["crop"] = [0.5, 0, 1, 1]  # a held-out region: the right halves
+    assert [degraded.shape[:2] for _, degraded, _ in demo_pairs("derain", tmp_path / "real", card)[2]] == [(64, 32)] * 2
+    card["tests"]["Rain12-even"]["include"] = "none-*.png"  # nothing held out here: the set's first pairs
+    assert [name for name, *_ in demo_pairs("derain", tmp_path / "real", card)[2]] == ["1.png", "2.png", "3.png", "4.png"]
+    assert demo_pairs("derain", None, card)[:2] == (None, "rgb")  # no real folder: synthetic, scored in RGB
 
 
 def test_demo_without_packaged_models_says_so(tmp_path, monkeypatch, capsys):

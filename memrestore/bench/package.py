@@ -1,12 +1,13 @@
 """`memrestore bench package SUITE.yaml --task TASK`: a suite's trained model becomes the packaged
 default of a task (``memrestore restore --task``, ``memrestore.load``), with its model card.
 
-The suite is the recipe: its ``baseline`` is the peer (NAFNet-w16 for the shipped defaults) and the
-packaged method (``--method``, else the suite's first other method) trained under the same budget, on
-the same data, beside it. Missing runs are trained as ``bench quality`` would (finished ones are
-reused), the default's final weights of the suite's first seed are stored as fp16 safetensors in the
-models folder (``memrestore/pretrained`` or ``MEMRESTORE_MODELS``, so a lab can package its own), and
-the card (``TASK.json`` + ``TASK.md``) records the architecture, data, recipe, commands, steps and
+The suite is the recipe: its ``baseline`` is the peer (NAFNet-w16) and the packaged method
+(``--method``, else the suite's first other method) trained under the same budget, on the same data,
+beside it; ``--method`` naming the baseline packages it, with that first other method as its peer (the
+derain default, where NAFNet-w16 scored best). Missing runs are trained as ``bench quality`` would
+(finished ones are reused), the default's final weights of the suite's first seed are stored as fp16
+safetensors in the models folder (``memrestore/pretrained`` or ``MEMRESTORE_MODELS``, so a lab can
+package its own), and the card (``TASK.json`` + ``TASK.md``) records the architecture, data, recipe, commands, steps and
 time, and the metrics of the stored fp16 weights on the suite's test sets beside the input's and the
 peer's, with the test sets themselves, so ``score_card`` can check the numbers again.
 """
@@ -60,14 +61,20 @@ def mean_scores(model: torch.nn.Module | None, test: TestSet, work: Path) -> dic
 
 
 def chosen_methods(suite: Suite, method: str | None, where: str) -> tuple[str, str]:
-    """(packaged method, peer): the peer is the suite's baseline; the method is ``method`` or the first other."""
+    """(packaged method, peer). By default the method is the suite's first trained method besides the
+    baseline and the peer is the baseline; ``method`` may name the baseline itself (when it scored
+    best), and then the peer is that first other method, so a card always compares two models trained
+    side by side."""
     if suite.baseline is None:
         raise ConfigError(f"{where}: packaging needs a baseline (the peer the card compares with)")
     others = [m for m, spec in suite.methods.items() if m != suite.baseline and spec.train]
-    if method is None and not others:
-        raise ConfigError(f"{where}: no trained method besides the baseline {suite.baseline!r} to package")
-    if method is not None and method not in others:
-        raise ConfigError(f"{where}: --method {method!r} is not a trained method besides the baseline ({', '.join(others)})")
+    if not others:
+        raise ConfigError(f"{where}: no trained method besides the baseline {suite.baseline!r} to compare with")
+    if method is not None and method not in (*others, suite.baseline):
+        raise ConfigError(f"{where}: --method {method!r} is not a trained method of the suite "
+                          f"({', '.join([*others, suite.baseline])})")
+    if method == suite.baseline:
+        return method, others[0]
     return method or others[0], suite.baseline
 
 
@@ -146,7 +153,7 @@ def write_card(folder: Path, task: str, card: dict[str, Any]) -> None:
         "| test set | input PSNR / SSIM | this model PSNR / SSIM | peer PSNR |", "| --- | --- | --- | --- |",
         *rows, "", f"Peer: {card['peer']['model']}; {card['peer']['steps']} steps in {card['peer']['train_minutes']} min.",
         f"Reproduce the numbers from the packaged weights: `{card['reproduce']['check_card']}`.", "",
-        "## Known limits", "", *[f"- {line}" for line in card["limits"]], "",
+        "## Known limits", "", *([f"- {line}" for line in card["limits"]] or ["- None measured on these test sets."]), "",
     ])
     atomic_write_text(folder / f"{task}.md", text)
 

@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from ..checkpoint import save_checkpoint
 from ..config import Config
-from ..data.layouts import read_layout
+from ..data.layouts import read_layout, selected_pairs
 from ..data.paired_dataset import PairedImageDataset
 from ..data.pairing import Pair
 from ..data.region import crop as region_crop
@@ -48,15 +48,10 @@ from .report import CpuShare, machine, write_quality_report
 from .suite import Source, Suite, TestSet, digest, method_config, run_key, slug, source_identity
 
 
-def selected_pairs(root: str | Path, layout: str, include: str) -> list[Pair]:
-    pairs = read_layout(layout, str(root))
-    return [p for p in pairs if fnmatch.fnmatch(p.input.name if layout != "gtrain" else p.name, include)]
-
-
 def named_pairs(named: Source | TestSet, work: Path) -> list[Pair]:
     """The real pairs a source or test set names; with ``crop``, each pair cut to that region, written
     once under ``work`` (a paired folder named after the set and the region)."""
-    pairs = selected_pairs(named.root, named.layout, named.include)
+    pairs = selected_pairs(named.layout, named.root, named.include)
     if named.crop is None:
         return pairs
     folder = work / f"crop-{digest([str(Path(named.root).resolve()), named.layout, named.include, named.crop])}"

@@ -278,7 +278,7 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
                    help="speed: every model also as bf16 autocast, channels-last or both (default fp32 only)")
     p.add_argument("--task", choices=TASKS, help="package: the task whose default the suite's model becomes")
     p.add_argument("--method", help="package: the method to package (default: the first besides the baseline, "
-                   "which is the peer its card compares with)")
+                   "which is the peer its card compares with; naming the baseline makes that first one the peer)")
     p.add_argument("--max-memory", type=_memory_size, metavar="SIZE",
                    help="speed: restore tiled to fit SIZE (e.g. 2GB) as `restore --max-memory` does, each model and "
                    "size in a fresh process (default: whole images, interleaved)")

@@ -27,6 +27,7 @@ Layouts (``root`` is the folder you unpacked):
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 from pathlib import Path
 from typing import Callable, Optional
@@ -162,3 +163,10 @@ def read_layout(layout: str, root: str, strict: bool = True, **options) -> list[
     masks = sum(p.mask is not None for p in pairs)
     log.info("%s (%s layout): %d pairs%s", root, layout, len(pairs), f", {masks} masks" if masks else "")
     return pairs
+
+
+def selected_pairs(layout: str, root: str | Path, include: str = "*") -> list[Pair]:
+    """The pairs of ``root`` (read with ``layout``) whose input file name, or pair name for scene
+    layouts, matches the ``include`` glob: how suites and model cards name a held-out subset."""
+    pairs = read_layout(layout, str(root))
+    return [p for p in pairs if fnmatch.fnmatch(p.input.name if layout != "gtrain" else p.name, include)]

@@ -41,6 +41,15 @@ def test_a_suite_model_is_packaged_with_a_card_that_models_check_reproduces(tmp_
     assert checked.returncode == 0, checked.stderr
     assert re.search(r"\nderain +pairs \(3, y-matlab\) +[\d.]+ +[\d.]+ / [\d.]+ +yes\n", checked.stdout), checked.stdout
 
+    baseline = run_cli("bench", "package", str(suite), "--task", "derain", "--method", "unet", "--out", str(tmp_path / "out"),
+                       "--work", str(tmp_path / "work"))  # the baseline packaged: the other method is its peer
+    assert baseline.returncode == 0, baseline.stderr
+    card = json.loads((models / "derain.json").read_text())
+    metrics = card["metrics"]["pairs"]
+    assert card["summary"].startswith("unet (") and card["peer"]["model"].startswith("fast,")
+    assert metrics["peer_psnr"] == round(float(np.mean(runs["fast"]["scores"]["pairs"])), 3)
+    assert card["training"]["command"].endswith(f"--task derain --method 'unet'")
+
     metrics["psnr"] += 1.0  # a card whose number the weights do not give
     (models / "derain.json").write_text(json.dumps(card))
     wrong = run_cli("models", "--check")
@@ -51,7 +60,7 @@ def test_package_refuses_a_missing_task_or_a_method_it_cannot_package_before_tra
     monkeypatch.setenv("MEMRESTORE_MODELS", str(tmp_path / "models"))
     suite = write_suite(tmp_path, paired_root)
     for extra, message in (([], "bench package needs --task"),
-                           (["--task", "derain", "--method", "unet"], "'unet' is not a trained method besides the baseline")):
+                           (["--task", "derain", "--method", "nope"], "'nope' is not a trained method of the suite (fast, unet)")):
         done = run_cli("bench", "package", str(suite), *extra, "--work", str(tmp_path / "work"))
         assert done.returncode == 2 and done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
     no_peer = write_suite(tmp_path, paired_root, baseline=None)
