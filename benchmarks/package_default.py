@@ -103,7 +103,7 @@ def package(task: str, out: Path) -> dict:
                      "steps": default["steps"], "train_minutes": round(default["train_seconds"] / 60, 1),
                      "budget_minutes": minutes, "machine": "2 CPU cores, fp32, 2 threads",
                      "command": f"{COMMAND} --task {task}"},
-        "peer": {"model": f"{PEER} [1,1,1,8] (spandrel), same recipe, data and training time",
+        "peer": {"method": PEER, "model": f"{PEER} [1,1,1,8] (spandrel), same recipe, data and training time",
                  "steps": peer["steps"], "train_minutes": round(peer["train_seconds"] / 60, 1)},
         "metrics": metrics,
         "limits": [LIMITS[task], *shortfalls(metrics)],
@@ -122,7 +122,7 @@ def check(out: Path) -> int:
     rows, failures = [], 0
     for task, card in model_cards().items():
         minutes = {"train_minutes": card.data["training"]["train_minutes"],
-                   "peer": card.data["peer"]["model"].split(", same recipe")[0]}
+                   "peer": card.data["peer"]["method"]}
         if "tests" in card.data:  # packaged from a suite (`memrestore bench package`): its card names its test sets
             scored = score_card(card.checkpoint, card.data, Path("runs") / "bench" / "cards")
             rows += [{"task": task, **row, **minutes} for row in scored]

@@ -27,9 +27,7 @@ from ..checkpoint import save_checkpoint
 from ..data.paired_dataset import PairedImageDataset
 from ..engine.evaluate import per_image_scores
 from ..errors import ConfigError
-from ..io import read_image, to_float_rgb
 from ..io.atomic import atomic_write_text
-from ..metrics import psnr_ssim
 from ..models.complexity import count_macs, count_parameters
 from ..pretrained import models_folder
 from .quality import named_pairs, run_suite
@@ -49,15 +47,14 @@ def describe(source: Source) -> str:
     return text + (f", region {source.crop}" if source.crop else "") + (f", listed {source.repeat} times" if source.repeat > 1 else "")
 
 
-def mean_scores(model: torch.nn.Module | None, test: TestSet, work: Path) -> dict[str, float]:
-    """Mean PSNR/SSIM over a test set's pairs: of the model's restorations, or of the inputs (None)."""
-    pairs = named_pairs(test, work)
-    if model is None:
-        scores = [psnr_ssim(to_float_rgb(read_image(p.input)), to_float_rgb(read_image(p.target)), test.convention)
-                  for p in pairs]
-    else:
-        scores = per_image_scores(model, PairedImageDataset(pairs), test.convention)
-    return {"pairs": len(pairs), **{key: round(float(np.mean([s[key] for s in scores])), 3) for key in ("psnr", "ssim")}}
+def mean_of(scores: list[dict[str, float]]) -> dict[str, float]:
+    """Pair count and mean PSNR/SSIM of per-image scores, rounded as cards store them."""
+    return {"pairs": len(scores), **{key: round(float(np.mean([s[key] for s in scores])), 3) for key in ("psnr", "ssim")}}
+
+
+def mean_scores(model: torch.nn.Module, test: TestSet, work: Path) -> dict[str, float]:
+    """Mean PSNR/SSIM of the model's restorations over a test set's pairs."""
+    return mean_of(per_image_scores(model, PairedImageDataset(named_pairs(test, work)), test.convention))
 
 
 def chosen_methods(suite: Suite, method: str | None, where: str) -> tuple[str, str]:
@@ -84,7 +81,8 @@ def package(suite: Suite, suite_path: str, task: str, out: Path, work: Path, met
     card; returns the card. ``limits``: known limits in words, before the ones read from the metrics."""
     name, peer = chosen_methods(suite, method, suite_path)  # a wrong --method stops before any training
     command = f"memrestore bench quality {suite_path}"
-    runs = run_suite(suite, out, work, command)["runs"]
+    done = run_suite(suite, out, work, command)
+    runs = done["runs"]
     seed = suite.seeds[0]
     default, peer_run = (next(r for r in runs if r["method"] == m and r["seed"] == seed) for m in (name, peer))
     folder = models_folder()
@@ -94,7 +92,7 @@ def package(suite: Suite, suite_path: str, task: str, out: Path, work: Path, met
     model = load_model(checkpoint)[0]  # the stored fp16 weights are what the card scores
     metrics = {}
     for test_name, test in suite.tests.items():
-        before, after = mean_scores(None, test, work), mean_scores(model, test, work)
+        before, after = mean_of(done["input_scores"][test_name]), mean_scores(model, test, work)
         metrics[test_name] = {"convention": test.convention, "pairs": after["pairs"], "psnr": after["psnr"],
                               "ssim": after["ssim"], "input_psnr": before["psnr"], "input_ssim": before["ssim"],
                               "peer_psnr": round(float(np.mean(peer_run["scores"][test_name])), 3)}
@@ -113,7 +111,7 @@ def package(suite: Suite, suite_path: str, task: str, out: Path, work: Path, met
                      "steps": default["steps"], "train_minutes": minutes, "budget": budget,
                      "machine": f"{default.get('machine', 'this machine')}, fp32, {threads} thread{'s' if threads > 1 else ''}",
                      "suite": suite_path, "command": f"{command} && {package_command}"},
-        "peer": {"model": f"{peer}, same recipe, data and budget", "steps": peer_run["steps"],
+        "peer": {"method": peer, "model": f"{peer}, same recipe, data and budget", "steps": peer_run["steps"],
                  "train_minutes": round(peer_run["train_seconds"] / 60, 1)},
         "metrics": metrics,
         "tests": {test_name: dataclasses.asdict(test) for test_name, test in suite.tests.items()},

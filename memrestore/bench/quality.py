@@ -308,7 +308,8 @@ def run_side_by_side(suite: Suite, jobs: list[tuple[int, str]], folders: dict[st
 
 def run_suite(suite: Suite, out: Path, work: Path, command: str, report_only: bool = False) -> dict:
     """Every (seed, method) of the suite, seed-major so a partial suite still compares every method;
-    then the report. Returns the results."""
+    then the report. Returns the runs and the inputs' scores per test set (PSNR lists in ``inputs``,
+    PSNR/SSIM dicts in ``input_scores``)."""
     tests = {name: named_pairs(t, work) for name, t in suite.tests.items()}
     results: list[dict] = []
     if not report_only:
@@ -325,8 +326,9 @@ def run_suite(suite: Suite, out: Path, work: Path, command: str, report_only: bo
                 done = run_folder(suite, method, seed, work) / "bench.json"
                 if done.is_file():
                     results.append(json.loads(done.read_text()))
-    inputs = {name: [psnr_ssim(to_float_rgb(read_image(p.input)), to_float_rgb(read_image(p.target)),
-                               suite.tests[name].convention)["psnr"] for p in pairs] for name, pairs in tests.items()}
+    input_scores = {name: [psnr_ssim(to_float_rgb(read_image(p.input)), to_float_rgb(read_image(p.target)),
+                                     suite.tests[name].convention) for p in pairs] for name, pairs in tests.items()}
+    inputs = {name: [s["psnr"] for s in scores] for name, scores in input_scores.items()}
     write_quality_report(suite, results, inputs, tests, out, command)
-    return {"runs": results, "inputs": inputs}
+    return {"runs": results, "inputs": inputs, "input_scores": input_scores}
 

@@ -25,9 +25,11 @@ def test_a_suite_model_is_packaged_with_a_card_that_models_check_reproduces(tmp_
     assert done.stdout.startswith("# memrestore default model: derain")
     card = json.loads((models / "derain.json").read_text())
     assert card["summary"].startswith("fast (")  # the first method besides the baseline, which is the peer
-    runs = {r["method"]: r for r in json.loads((tmp_path / "out" / "tiny.json").read_text())["runs"]}
+    report = json.loads((tmp_path / "out" / "tiny.json").read_text())
+    runs = {r["method"]: r for r in report["runs"]}
     metrics = card["metrics"]["pairs"]
-    assert metrics["pairs"] == 3 and metrics["convention"] == "y-matlab"
+    assert metrics["pairs"] == 3 and metrics["convention"] == "y-matlab" and card["peer"]["method"] == "unet"
+    assert metrics["input_psnr"] == round(float(np.mean(report["inputs"]["pairs"])), 3)  # the suite's own input scores
     assert metrics["peer_psnr"] == round(float(np.mean(runs["unet"]["scores"]["pairs"])), 3)
     assert abs(metrics["psnr"] - np.mean(runs["fast"]["scores"]["pairs"])) < 0.05  # fp32 run vs its fp16 copy
     assert card["training"]["steps"] == 4 and card["training"]["data"] == f"real pairs of {paired_root}"
@@ -46,7 +48,7 @@ def test_a_suite_model_is_packaged_with_a_card_that_models_check_reproduces(tmp_
     assert baseline.returncode == 0, baseline.stderr
     card = json.loads((models / "derain.json").read_text())
     metrics = card["metrics"]["pairs"]
-    assert card["summary"].startswith("unet (") and card["peer"]["model"].startswith("fast,")
+    assert card["summary"].startswith("unet (") and card["peer"]["method"] == "fast"
     assert metrics["peer_psnr"] == round(float(np.mean(runs["fast"]["scores"]["pairs"])), 3)
     assert card["training"]["command"].endswith(f"--task derain --method 'unet'")
 
