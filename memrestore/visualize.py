@@ -14,7 +14,8 @@ from .io.arrays import from_float
 def comparison_grid(rows: dict[str, list[np.ndarray]], height: int = 220) -> np.ndarray:
     """A labelled uint8 grid: one row per entry of ``rows`` (e.g. input/restored/target), one column
     per image; images are float HxWx3 in [0, 1] and are scaled to ``height``."""
-    label_width, gap = 90, 4
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    label_width, gap = max(90, 12 + max(round(measure.textlength(label)) for label in rows)), 4  # whole labels
     first = next(iter(rows.values()))
     widths = [max(1, round(image.shape[1] * height / image.shape[0])) for image in first]
     canvas = Image.new("RGB", (label_width + sum(widths) + gap * len(widths), len(rows) * (height + gap)), "white")

@@ -34,6 +34,7 @@ from .quality import named_pairs, run_suite
 from .suite import Source, Suite, TestSet
 
 CLEAR_GAIN_DB = 0.5  # a gain over the input below this is named in the card's limits
+FEW_PAIRS = 3  # a test set with fewer pairs is named in the card's limits: its mean is one or two photos
 TOLERANCE_DB = 0.02  # fp16 storage is exact: a larger gap on re-scoring means the weights or the code changed
 
 
@@ -123,19 +124,22 @@ def package(suite: Suite, suite_path: str, task: str, out: Path, work: Path, met
 
 
 def shortfalls(metrics: dict[str, dict[str, Any]]) -> list[str]:
-    """The card's own words for where the model falls short: a small gain over the input, or below the peer."""
+    """The card's own words for where the model falls short: a test set too small to average over, a
+    small gain over the input, or below the peer."""
+    few = [f"Scored on {m['pairs']} pair{'s' if m['pairs'] != 1 else ''} of {name} only: indicative, not an average."
+           for name, m in metrics.items() if m["pairs"] < FEW_PAIRS]
     small = [f"Gains only {m['psnr'] - m['input_psnr']:.2f} dB over the input on {name}." if m["psnr"] >= m["input_psnr"]
              else f"Lowers the PSNR of the input by {m['input_psnr'] - m['psnr']:.2f} dB on {name}."
              for name, m in metrics.items() if m["psnr"] - m["input_psnr"] < CLEAR_GAIN_DB]
     behind = [f"Below its peer on {name} by {m['peer_psnr'] - m['psnr']:.2f} dB at this budget."
               for name, m in metrics.items() if m["psnr"] < m["peer_psnr"]]
-    return small + behind
+    return few + small + behind
 
 
 def write_card(folder: Path, task: str, card: dict[str, Any]) -> None:
     """``TASK.json`` (the card as data) and ``TASK.md`` (the same for people) in ``folder``."""
     atomic_write_text(folder / f"{task}.json", json.dumps(card, indent=2) + "\n")
-    rows = [f"| {name} ({m['pairs']} pairs, {m['convention']}) | {m['input_psnr']:.2f} / {m['input_ssim']:.3f} | "
+    rows = [f"| {name} ({m['pairs']} pair{'s' if m['pairs'] != 1 else ''}, {m['convention']}) | {m['input_psnr']:.2f} / {m['input_ssim']:.3f} | "
             f"{m['psnr']:.2f} / {m['ssim']:.3f} | {m['peer_psnr']:.2f} |" for name, m in card["metrics"].items()]
     training = card["training"]
     budget = training.get("budget") or f"{training['budget_minutes']:g} min"

@@ -193,6 +193,6 @@ def write_grid(suite: Any, runs: list[dict], tests: dict[str, list], path: Path)
         run = next((r for r in runs if r["method"] == method and Path(r.get("checkpoint", "")).is_file()), None)
         if run is not None:
             restored = load(run["checkpoint"], device="cpu").restore_array(degraded)
-            rows[method[:14]] = [restored, zoomed(restored)]
+            rows[method] = [restored, zoomed(restored)]
     rows["target"] = [target, zoomed(target)]
     save_comparison_grid(rows, path, height=200)

@@ -260,7 +260,7 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
         "bench",
         help="run a benchmark suite: methods under one budget on real test sets, or their speed",
         description="quality: train every method x seed of SUITE under the same budget (equal time or steps), "
-        "score on the suite's real test sets, report mean +- std, paired differences to the baseline with 95%% "
+        "score on the suite's real test sets, report mean +- std, paired differences to the baseline with 95% "
         "intervals, curves and a visual grid; finished runs are cached by config hash and interrupted ones "
         "resume. speed: the suite's models side by side (MP/s, train steps/s, MACs, peak memory). package: train "
         "as quality does, then store a method's first-seed weights (fp16) as a task's default in the models folder "

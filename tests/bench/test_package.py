@@ -10,6 +10,7 @@ import re
 import numpy as np
 
 import memrestore
+from memrestore.bench.package import shortfalls
 from tests.bench.test_bench import write_suite
 from tests.helpers import run_cli
 
@@ -69,3 +70,12 @@ def test_package_refuses_a_missing_task_or_a_method_it_cannot_package_before_tra
     done = run_cli("bench", "package", str(no_peer), "--task", "derain", "--work", str(tmp_path / "work"))
     assert done.returncode == 2 and "packaging needs a baseline" in done.stderr
     assert not (tmp_path / "work").exists() and not (tmp_path / "models").exists()
+
+
+def test_card_limits_name_a_one_photo_test_set_a_small_gain_and_a_loss_to_the_peer():
+    metrics = {"one photo": {"pairs": 1, "psnr": 25.0, "input_psnr": 24.8, "peer_psnr": 25.3},
+               "many": {"pairs": 30, "psnr": 22.0, "input_psnr": 12.0, "peer_psnr": 21.0}}
+    assert shortfalls(metrics) == ["Scored on 1 pair of one photo only: indicative, not an average.",
+                                   "Gains only 0.20 dB over the input on one photo.",
+                                   "Below its peer on one photo by 0.30 dB at this budget."]
+    assert shortfalls({"many": metrics["many"]}) == []
