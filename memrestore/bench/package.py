@@ -38,12 +38,17 @@ FEW_PAIRS = 3  # a test set with fewer pairs is named in the card's limits: its 
 TOLERANCE_DB = 0.02  # fp16 storage is exact: a larger gap on re-scoring means the weights or the code changed
 
 
+def counted(n: int, noun: str) -> str:
+    """``n`` and the noun, plural unless n is 1: "1 pair", "2 renderings"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def describe(source: Source) -> str:
     """A training source in words, for the card."""
     if source.synth is not None:
         s = source.synth
-        return (f"synthetic {s.task} (preset {s.preset or 'default'}, {s.renderings} rendering"
-                f"{'s' if s.renderings > 1 else ''}) on the clean photos of {s.clean}")
+        return (f"synthetic {s.task} (preset {s.preset or 'default'}, {counted(s.renderings, 'rendering')}) "
+                f"on the clean photos of {s.clean}")
     text = f"real pairs of {source.root}" + (f" matching {source.include}" if source.include != "*" else "")
     return text + (f", region {source.crop}" if source.crop else "") + (f", listed {source.repeat} times" if source.repeat > 1 else "")
 
@@ -110,7 +115,7 @@ def package(suite: Suite, suite_path: str, task: str, out: Path, work: Path, met
         "training": {"data": "; ".join(describe(s) for s in suite.sources(name)), "seed": seed,
                      "recipe": [*([f"recipe {spec.recipe}"] if spec.recipe else []), *suite.recipe, *spec.set],
                      "steps": default["steps"], "train_minutes": minutes, "budget": budget,
-                     "machine": f"{default.get('machine', 'this machine')}, fp32, {threads} thread{'s' if threads > 1 else ''}",
+                     "machine": f"{default.get('machine', 'this machine')}, fp32, {counted(threads, 'thread')}",
                      "suite": suite_path, "command": f"{command} && {package_command}"},
         "peer": {"method": peer, "model": f"{peer}, same recipe, data and budget", "steps": peer_run["steps"],
                  "train_minutes": round(peer_run["train_seconds"] / 60, 1)},
@@ -126,7 +131,7 @@ def package(suite: Suite, suite_path: str, task: str, out: Path, work: Path, met
 def shortfalls(metrics: dict[str, dict[str, Any]]) -> list[str]:
     """The card's own words for where the model falls short: a test set too small to average over, a
     small gain over the input, or below the peer."""
-    few = [f"Scored on {m['pairs']} pair{'s' if m['pairs'] != 1 else ''} of {name} only: indicative, not an average."
+    few = [f"Scored on {counted(m['pairs'], 'pair')} of {name} only: indicative, not an average."
            for name, m in metrics.items() if m["pairs"] < FEW_PAIRS]
     small = [f"Gains only {m['psnr'] - m['input_psnr']:.2f} dB over the input on {name}." if m["psnr"] >= m["input_psnr"]
              else f"Lowers the PSNR of the input by {m['input_psnr'] - m['psnr']:.2f} dB on {name}."
@@ -139,7 +144,7 @@ def shortfalls(metrics: dict[str, dict[str, Any]]) -> list[str]:
 def write_card(folder: Path, task: str, card: dict[str, Any]) -> None:
     """``TASK.json`` (the card as data) and ``TASK.md`` (the same for people) in ``folder``."""
     atomic_write_text(folder / f"{task}.json", json.dumps(card, indent=2) + "\n")
-    rows = [f"| {name} ({m['pairs']} pair{'s' if m['pairs'] != 1 else ''}, {m['convention']}) | {m['input_psnr']:.2f} / {m['input_ssim']:.3f} | "
+    rows = [f"| {name} ({counted(m['pairs'], 'pair')}, {m['convention']}) | {m['input_psnr']:.2f} / {m['input_ssim']:.3f} | "
             f"{m['psnr']:.2f} / {m['ssim']:.3f} | {m['peer_psnr']:.2f} |" for name, m in card["metrics"].items()]
     training = card["training"]
     budget = training.get("budget") or f"{training['budget_minutes']:g} min"

@@ -308,8 +308,7 @@ def run_side_by_side(suite: Suite, jobs: list[tuple[int, str]], folders: dict[st
 
 def run_suite(suite: Suite, out: Path, work: Path, command: str, report_only: bool = False) -> dict:
     """Every (seed, method) of the suite, seed-major so a partial suite still compares every method;
-    then the report. Returns the runs and the inputs' scores per test set (PSNR lists in ``inputs``,
-    PSNR/SSIM dicts in ``input_scores``)."""
+    then the report. Returns the runs and the inputs' PSNR/SSIM per test set (``input_scores``)."""
     tests = {name: named_pairs(t, work) for name, t in suite.tests.items()}
     results: list[dict] = []
     if not report_only:
@@ -330,5 +329,5 @@ def run_suite(suite: Suite, out: Path, work: Path, command: str, report_only: bo
                                      suite.tests[name].convention) for p in pairs] for name, pairs in tests.items()}
     inputs = {name: [s["psnr"] for s in scores] for name, scores in input_scores.items()}
     write_quality_report(suite, results, inputs, tests, out, command)
-    return {"runs": results, "inputs": inputs, "input_scores": input_scores}
+    return {"runs": results, "input_scores": input_scores}
 
