@@ -1,14 +1,14 @@
 """The packaged defaults trained before `memrestore bench package` existed, and the table of every
 default's scores in RESULTS.md.
 
-    .venv/bin/python -m benchmarks.package_default --task derain     # train if needed, package, score
+    .venv/bin/python -m benchmarks.package_default --task deshadow   # train if needed, package, score
     .venv/bin/python -m benchmarks.package_default --check           # re-score every packaged default
 
 New defaults are packaged from a suite (``memrestore bench package SUITE.yaml --task TASK``: the
 default and its peer trained side by side under the suite's budget; ``memrestore.bench.package``).
-``--task`` is the earlier way, kept while a default made by it ships: ``benchmarks.equal_time``'s
-training (seed 0, the task's budget below), the fast memory network and its NAFNet-w16 peer one after
-the other for the same CPU time, the default's final weights stored as fp16 with a card written by
+``--task`` is the earlier way, kept while a default made by it ships (deshadow, which has no real
+pairs to build a suite on): ``benchmarks.equal_time``'s training (seed 0, the budget below), the fast
+memory network and its NAFNet-w16 peer one after the other for the same CPU time, the default's final weights stored as fp16 with a card written by
 ``memrestore.bench.package.write_card``. ``--check`` scores every packaged default again (a suite-made
 card on the test sets it records, an earlier one on ``equal_time``'s) and fails if a card number is
 not reproduced; it writes the RESULTS table."""
@@ -32,30 +32,11 @@ from memrestore.pretrained import FOLDER
 
 COMMAND = ".venv/bin/python -m benchmarks.package_default"
 MEMORYNET_STYLE = "FastUNet + global context + hierarchical memory"
-DEFAULT = {"timelapse": "FastUNet-GC + item memory + BSW (MGID)"}  # every other task: MEMORYNET_STYLE
 PEER = "NAFNet-w16"
-MINUTES = {"derain": 20.0, "dehaze": 20.0, "raindrop": 12.0, "deblur": 12.0, "deshadow": 12.0, "timelapse": 12.0}
-DATA = {
-    "derain": "the 20 real derain-JORDER-small train pairs + light and heavy synthetic rain on 88 clean photos "
-              "(CBSD68 less 4 rain-set backgrounds, Kodak24)",
-    "dehaze": "synthetic haze (preset sots, pseudo-depth, 2 renderings) on 88 clean photos (CBSD68, Kodak24)",
-    "raindrop": "synthetic raindrops (2 renderings) on 88 clean photos (CBSD68, Kodak24)",
-    "deblur": "synthetic camera-shake blur (preset gopro: blurred sRGB values, like GoPro_Large's `blur` pairs; "
-              "2 renderings) on 88 clean photos (CBSD68, Kodak24)",
-    "deshadow": "synthetic shadows (2 renderings) on the 64 CBSD68 photos; Kodak24 held out for testing",
-    "timelapse": "synthetic time-lapse rain (preset light, 8 frames per scene) on 88 clean photos, supervised by "
-                 "each scene's pseudo-clean background (no clean frame is used), MGID's setting",
-}
-LIMITS = {
-    "derain": "Rain streaks only; raindrops on a lens or window need the raindrop model.",
-    "dehaze": "Trained on synthetic haze with a pseudo-depth; dense outdoor haze and sky regions are its weak spot.",
-    "raindrop": "Trained on synthetic drops only; the real test set has 2 pairs, too few to rank models reliably.",
-    "deblur": "Trained on synthetic motion blur only; the real test set is a single GoPro pair.",
-    "deshadow": "No real shadow pairs exist here: trained and scored on synthetic shadows only (Kodak24 held out).",
-    "timelapse": "Restores single frames (the memory learnt the background/rain split from sequences). Trained on "
-                 "synthetic streaks: GT-RAIN's real rain (sparse large drops) is mostly left and wall texture is "
-                 "smoothed; its clean frames also differ in light and moving objects, which caps any PSNR.",
-}
+# the one default this script still makes: there are no real shadow pairs to build a suite on
+MINUTES = {"deshadow": 12.0}
+DATA = {"deshadow": "synthetic shadows (2 renderings) on the 64 CBSD68 photos; Kodak24 held out for testing"}
+LIMITS = {"deshadow": "No real shadow pairs exist here: trained and scored on synthetic shadows only (Kodak24 held out)."}
 
 
 def rounded(scores: dict[str, float]) -> dict[str, float]:
@@ -76,7 +57,7 @@ def export_fp16(run: Path, destination: Path, **metadata) -> Path:
 def package(task: str, out: Path) -> dict:
     minutes = MINUTES[task]
     work = equal_time.work_folder(task)
-    name = DEFAULT.get(task, MEMORYNET_STYLE)
+    name = MEMORYNET_STYLE
     results, tests, convention = equal_time.ensure_runs(task, minutes, [0], [name, PEER], 0.0, out, work)
     default, peer = (equal_time.find_run(results, model, 0, minutes) for model in (name, PEER))
     # the checkpoint's JSON sidecar (TASK.json) is replaced by the card; its config stays in the header
@@ -138,7 +119,7 @@ def check(out: Path) -> int:
                          "peer_psnr": m["peer_psnr"], "card_psnr": m["psnr"], "reproduced": ok, **minutes})
     lines = [f"`{COMMAND} --check` (the packaged fp16 weights re-scored; peers' PSNR from the cards; "
              "each default and its peer trained for the same CPU time by the command its card names: "
-             f"`memrestore bench package` or `{COMMAND} --task TASK`)", "",
+             f"`memrestore bench package` or `{COMMAND} --task deshadow`)", "",
              "| task | test set (pairs, convention) | train min | input PSNR | default PSNR / SSIM | gain | "
              "peer | peer PSNR | default - peer | card reproduced |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]

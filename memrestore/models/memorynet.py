@@ -14,8 +14,8 @@ Memory placements (``memory``):
 * ``none``: the plain MPRNet backbone.
 
 ``feature`` is the default, chosen by measurement: on real rain (Rain12, 3 seeds, 400 CPU steps,
-benchmarks/memorynet_ablation.py, RESULTS.md) it scored 31.07 dB against 15.85 dB for ``released``
-(input 30.13 dB), whose colour bottleneck the short schedule cannot overcome.
+benchmarks/suites/memorynet_ablation.yaml, RESULTS.md) it scored 31.03 dB against 16.24 dB for
+``released`` (input 30.13 dB), whose colour bottleneck the short schedule cannot overcome.
 
 ``auxiliary_losses()`` returns the optional memory regularisers of the last forward pass (addressing
 entropy, MNAD compactness and separateness), weighted by the ``*_weight`` options; the trainer adds
