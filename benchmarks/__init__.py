@@ -9,8 +9,7 @@ express: ``metrics_speed`` (the metrics themselves), ``realism`` (synthetic agai
 ``mgid_memory_usage`` (which memory items a suite's trained runs read) and ``package_default`` (the
 deshadow default, which has no real pairs to build a suite on, and the table that re-scores every
 default).
-And scripts whose suite is written but not yet run alone on the machine (``inference`` -> the tiled
-run of ``inference_speed.yaml``, ``memorynet_ablation --task dehaze`` ->
+And scripts whose suite is written but not yet run alone on the machine (``memorynet_ablation --task dehaze`` ->
 ``memorynet_ablation_dehaze.yaml``, ``equal_time`` -> ``equal_time_*.yaml``); ``rain12`` holds their shared
 helpers. A script goes when its suite's table replaces it in RESULTS.md. ``presets/`` holds presets
 fitted for one suite only (a fold of a real set, e.g. ``raindrop-pair0.yaml`` for
