@@ -8,8 +8,8 @@ New defaults are packaged from a suite (``memrestore bench package SUITE.yaml --
 default and its peer trained side by side under the suite's budget; ``memrestore.bench.package``).
 ``--task`` is the earlier way, kept while a default made by it ships (deshadow, which has no real
 pairs to build a suite on): ``benchmarks.equal_time``'s training (seed 0, the budget below), the fast
-memory network and its NAFNet-w16 peer one after the other for the same CPU time, the default's final weights stored as fp16 with a card written by
-``memrestore.bench.package.write_card``. ``--check`` scores every packaged default again (a suite-made
+memory network and its NAFNet-w16 peer one after the other for the same CPU time, the default's final
+weights stored as fp16 with a card written by ``memrestore.bench.package.write_card``. ``--check`` scores every packaged default again (a suite-made
 card on the test sets it records, an earlier one on ``equal_time``'s) and fails if a card number is
 not reproduced; it writes the RESULTS table."""
 

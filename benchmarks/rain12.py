@@ -1,11 +1,9 @@
-"""Shared harness for experiments tested on real rain (Rain12): synthetic training data, a resumable
-grid of (variant, seed) training runs, and the summary table / chart.
-
-Training pairs: light synthetic rain (``LIGHT_RAIN``) on the clean photos of ../shared/data/clean
-(CBSD68 + Kodak24), 2 renderings each. Test: ../shared/data/real/derain-Rain12 (12 real pairs), Y
-channel of MATLAB rgb2ycbcr (``y-matlab``), full images. Every variant trains the same number of
-steps on the same batches (same seed -> same data order). Finished runs are appended atomically to a
-JSON file, so an interrupted experiment resumes where it stopped.
+"""Shared harness for the script experiments left (see ``benchmarks/__init__``): a resumable grid of
+(variant, seed) training runs on given training data, scored on a paired test set, and its summary
+table / chart; ``RAIN12`` (../shared/data/real/derain-Rain12, Y channel of MATLAB rgb2ycbcr) is the
+default test set of ``input_baseline``. Every variant trains the same number of steps on the same
+batches (same seed -> same data order). Finished runs are appended atomically to a JSON file, so an
+interrupted experiment resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -21,7 +19,6 @@ from benchmarks.report import SHARED, write_report
 
 from memrestore.bench.suite import slug
 from memrestore.recipes import load_config
-from memrestore.data.synth import synthesize_pairs
 from memrestore.data.paired_dataset import PairedImageDataset
 from memrestore.engine.evaluate import evaluate_model
 from memrestore.engine.trainer import Trainer
@@ -31,23 +28,15 @@ from memrestore.metrics.folders import evaluate_folders, mean_row
 RAIN12 = SHARED / "real" / "derain-Rain12"
 
 
-def synthesize_training_set(root: Path, renderings: int = 2, seed: int = 0) -> Path:
-    """Light rain on every clean photo (``memrestore synth --task derain --preset light``), reused when present."""
-    synthesize_pairs(SHARED / "clean", root, "derain", "light", renderings, seed)
-    return root
-
-
 def run_grid(results_path: Path, work: Path, variants: dict[str, tuple[str, list[str]]], seeds: list[int],
-             steps: int, command: str, train_root: Path | None = None, test_root: Path = RAIN12,
-             convention: str = "y-matlab") -> tuple[dict, list[dict]]:
+             steps: int, command: str, train_root: Path | None, test_root: Path,
+             convention: str) -> tuple[dict, list[dict]]:
     """Train and test every (variant, seed) not already in ``results_path``; returns all results and
-    this step count's runs. ``variants``: name -> (recipe, overrides).
-    ``train_root``: the training data (default: ``synthesize_training_set``'s light rain); ``test_root``
-    (paired layout) and ``convention``: the test set and its metric (default Rain12, Y MATLAB)."""
+    this step count's runs. ``variants``: name -> (recipe, overrides). ``train_root``: the training
+    data (None only when there is nothing to train); ``test_root`` (paired layout) and ``convention``:
+    the test set and its metric."""
     results = json.loads(results_path.read_text()) if results_path.is_file() else {"command": command, "runs": []}
     done = {(r["variant"], r["seed"], r["steps"]) for r in results["runs"]}
-    if train_root is None and any((v, s, steps) not in done for v in variants for s in seeds):
-        train_root = synthesize_training_set(work / "data")
     test_set = PairedImageDataset.from_folder(test_root)
     for seed in seeds:  # seed-major: a partial experiment still compares every variant
         for variant, (config_path, overrides) in variants.items():
