@@ -99,7 +99,7 @@ def dataset_arrays(dataset, limit: int | None = None) -> Pairs:
 
 
 def held_out_pairs(card: dict, real: Path) -> tuple[Path, str, Pairs] | None:
-    """(folder, convention, first pairs) of the first test set a suite-made card records that ``real``
+    """(folder, convention, first pairs) of the first real test set a suite-made card records that ``real``
     holds (found by its folder name) with pairs in it, each cut to the set's ``crop`` region when it has
     one: pairs the default never trained on. None otherwise."""
     from .data.layouts import selected_pairs
@@ -107,6 +107,8 @@ def held_out_pairs(card: dict, real: Path) -> tuple[Path, str, Pairs] | None:
     from .data.region import crop
 
     for spec in card.get("tests", {}).values():
+        if not spec.get("root"):  # rendered by the suite (`synth`), not real: the demo renders its own
+            continue
         folder = real / Path(spec["root"]).name
         pairs = selected_pairs(spec.get("layout", "paired"), folder, spec.get("include", "*")) if folder.is_dir() else []
         if pairs:

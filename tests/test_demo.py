@@ -47,7 +47,8 @@ def test_demo_shows_the_held_out_pairs_a_suite_made_card_records(tmp_path):
         write_image(real / "target" / f"{k}.png", clean)
         write_image(real / "input" / f"{k}.png", add_rain(clean, np.random.default_rng(k)))
     card = {"metrics": {"Rain12-even": {"convention": "y-matlab"}},
-            "tests": {"elsewhere": {"root": "../shared/data/real/not-here", "convention": "rgb"},
+            "tests": {"rendered": {"root": "", "synth": {"clean": "photos", "task": "derain"}, "convention": "rgb"},
+                      "elsewhere": {"root": "../shared/data/real/not-here", "convention": "rgb"},
                       "Rain12-even": {"root": "../shared/data/real/derain-Rain12", "layout": "paired",
                                       "include": "*[02468].png", "convention": "y-matlab"}}}
     folder, convention, pairs = demo_pairs("derain", tmp_path / "real", card)

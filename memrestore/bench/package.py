@@ -24,6 +24,7 @@ import torch
 
 from ..api import load_model
 from ..checkpoint import save_checkpoint
+from ..config import from_dict
 from ..data.paired_dataset import PairedImageDataset
 from ..engine.evaluate import per_image_scores
 from ..errors import ConfigError
@@ -43,8 +44,8 @@ def counted(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def describe(source: Source) -> str:
-    """A training source in words, for the card."""
+def describe(source: Source | TestSet) -> str:
+    """A training source (or a synthetic test set) in words, for the card."""
     if source.synth is not None:
         s = source.synth
         return (f"synthetic {s.task} (preset {s.preset or 'default'}, {counted(s.renderings, 'rendering')}) "
@@ -121,11 +122,17 @@ def package(suite: Suite, suite_path: str, task: str, out: Path, work: Path, met
                  "train_minutes": round(peer_run["train_seconds"] / 60, 1)},
         "metrics": metrics,
         "tests": {test_name: dataclasses.asdict(test) for test_name, test in suite.tests.items()},
-        "limits": [*(limits or []), *shortfalls(metrics)],
+        "limits": [*(limits or []), *synthetic_only(suite), *shortfalls(metrics)],
         "reproduce": {"train_package_score": f"{command} && {package_command}", "check_card": "memrestore models --check"},
     }
     write_card(folder, task, card)
     return card
+
+
+def synthetic_only(suite: Suite) -> list[str]:
+    """The card's words for each test set that is rendered, not real (a task without real pairs here)."""
+    return [f"Scored on synthetic pairs only ({name}: {describe(test)}): no real photos of this degradation measured."
+            for name, test in suite.tests.items() if test.synth is not None]
 
 
 def shortfalls(metrics: dict[str, dict[str, Any]]) -> list[str]:
@@ -171,7 +178,7 @@ def score_card(checkpoint: Path, card: dict[str, Any], work: Path) -> list[dict[
     model = load_model(checkpoint)[0]
     rows = []
     for name, spec in card["tests"].items():
-        measured, m = mean_scores(model, TestSet(**spec), work), card["metrics"][name]
+        measured, m = mean_scores(model, from_dict(TestSet, spec, f"card test set {name}"), work), card["metrics"][name]
         rows.append({"test_set": name, "pairs": measured["pairs"], "convention": spec["convention"],
                      "input_psnr": m["input_psnr"], "psnr": measured["psnr"], "ssim": measured["ssim"],
                      "peer_psnr": m["peer_psnr"], "card_psnr": m["psnr"],

@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from ..checkpoint import save_checkpoint
 from ..config import Config
-from ..data.layouts import read_layout, selected_pairs
+from ..data.layouts import selected_pairs
 from ..data.paired_dataset import PairedImageDataset
 from ..data.pairing import Pair
 from ..data.region import crop as region_crop
@@ -48,10 +48,21 @@ from .report import CpuShare, machine, write_quality_report
 from .suite import Source, Suite, TestSet, digest, method_config, run_key, slug, source_identity
 
 
+def examples_root(named: Source | TestSet, work: Path) -> Path:
+    """Where a source's or test set's examples are: its ``root``, or for ``synth`` a folder under
+    ``work`` named after its settings, rendered on first use."""
+    if named.synth is None:
+        return Path(named.root)
+    s = named.synth
+    root = work / f"synth-{s.task}-{Path(s.preset or 'default').stem}-{digest(source_identity(named))}"
+    synthesize_pairs(s.clean, root, s.task, s.preset, s.renderings, s.seed, frames=s.frames)
+    return root
+
+
 def named_pairs(named: Source | TestSet, work: Path) -> list[Pair]:
-    """The real pairs a source or test set names; with ``crop``, each pair cut to that region, written
-    once under ``work`` (a paired folder named after the set and the region)."""
-    pairs = selected_pairs(named.layout, named.root, named.include)
+    """The pairs a source or test set names (real, or rendered by ``synth``); with ``crop``, each pair
+    cut to that region, written once under ``work`` (a paired folder named after the set and the region)."""
+    pairs = selected_pairs(named.layout, str(examples_root(named, work)), named.include)
     if named.crop is None:
         return pairs
     folder = work / f"crop-{digest([str(Path(named.root).resolve()), named.layout, named.include, named.crop])}"
@@ -81,17 +92,12 @@ def _link(target: Path, link: Path) -> None:
 
 def _source_links(source: Source, work: Path) -> list[list[tuple[Path, Path]]]:
     """For each of a source's pairs or scenes: its (target, link path relative to the training
-    folder) links; ``synth`` renders on first use, into a folder named after its settings."""
-    root = Path(source.root)
-    if source.synth is not None:
-        s = source.synth
-        root = work / f"synth-{s.task}-{Path(s.preset or 'default').stem}-{digest(source_identity(source))}"
-        synthesize_pairs(s.clean, root, s.task, s.preset, s.renderings, s.seed, frames=s.frames)
+    folder) links (``examples_root``: ``synth`` renders on first use)."""
     if source.scenes:
+        root = examples_root(source, work)
         return [[(root / scene.name, Path(scene.name))]
                 for scene in read_timelapse(str(root)) if fnmatch.fnmatch(scene.name, source.include)]
-    pairs = read_layout("paired", str(root)) if source.synth is not None else named_pairs(source, work)
-    return [_pair_links(pair) for pair in pairs]
+    return [_pair_links(pair) for pair in named_pairs(source, work)]
 
 
 def _pair_links(pair: Pair) -> list[tuple[Path, Path]]:
@@ -125,9 +131,9 @@ def prepare_training_folder(sources: list[Source], folder: Path, work: Path) -> 
 
 def test_folder(suite: Suite, name: str, work: Path) -> tuple[str, Path]:
     """(layout, root) of test set ``name`` for validation during training: the set itself, or, when
-    ``include`` selects part of it, a paired folder of links to just those pairs."""
+    ``include``, ``crop`` or ``synth`` make its pairs, a paired folder of links to just those pairs."""
     test = suite.tests[name]
-    if test.include == "*" and test.crop is None:
+    if test.include == "*" and test.crop is None and test.synth is None:
         return test.layout, Path(test.root)
     folder = work / "tests" / slug(name)
     for pair in named_pairs(test, work):

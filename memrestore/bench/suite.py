@@ -12,6 +12,8 @@ so a mistyped option fails before anything trains. Paths are relative to the wor
       - {synth: {clean: ../shared/data/clean, task: derain, preset: heavy}}
     tests:
       Rain12: {root: ../shared/data/real/derain-Rain12, convention: y-matlab}
+      # a task without real pairs is scored on pairs rendered on photos no run trains on:
+      # Kodak24-shadows: {synth: {clean: ../shared/data/clean/Kodak24, task: deshadow, seed: 1}}
     methods:
       NAFNet-w16: {set: [model.name=nafnet, model.width=16]}
       fast memory: {recipe: fastunet/derain_cpu}
@@ -86,14 +88,16 @@ class Source:
 
 @dataclass
 class TestSet:
-    """Real pairs scored with ``convention``: a dataset folder in ``layout``, names filtered by the
-    ``include`` glob, each pair cut to its ``crop`` region when given (as a ``Source``'s)."""
+    """Pairs scored with ``convention``: real ones from a dataset folder in ``layout``, names filtered by
+    the ``include`` glob, each pair cut to its ``crop`` region when given (as a ``Source``'s), or, for
+    a task without real pairs here (shadows), ``synth`` pairs rendered on photos no method trains on."""
 
     root: str = ""
     layout: str = "paired"
     include: str = "*"
     convention: str = "rgb"
     crop: Optional[list[float]] = None
+    synth: Optional[Synthesis] = None
 
 
 @dataclass
@@ -174,6 +178,10 @@ def load_suite(path: str | Path, purpose: str = "quality") -> Suite:
     from ..metrics import CONVENTIONS
 
     for name, test in suite.tests.items():
+        if bool(test.root) == (test.synth is not None):
+            raise ConfigError(f"{path}.tests.{name}: a test set needs either root or synth")
+        if test.synth is not None and (test.crop is not None or test.synth.task == "timelapse"):
+            raise ConfigError(f"{path}.tests.{name}: a synth test set is whole pairs (no crop, no time-lapse)")
         if test.convention not in CONVENTIONS:
             raise ConfigError(f"{path}.tests.{name}: convention {test.convention!r} is not one of {', '.join(CONVENTIONS)}")
     for name, method in suite.methods.items():
@@ -211,9 +219,9 @@ def digest(value: object) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def source_identity(source: Source) -> str:
-    """What a source's examples depend on: its settings and, for synthetic ones, the preset's ranges
-    (a preset file refitted under the same name renders new data)."""
+def source_identity(source: Source | TestSet) -> str:
+    """What a source's (or test set's) examples depend on: its settings and, for synthetic ones, the
+    preset's ranges (a preset file refitted under the same name renders new data)."""
     if source.synth is None:
         return repr(source)
     ranges = preset_ranges(source.synth.task, source.synth.preset)

@@ -59,6 +59,26 @@ def test_a_suite_model_is_packaged_with_a_card_that_models_check_reproduces(tmp_
     assert wrong.returncode == 1 and re.search(r" NO\n", wrong.stdout), wrong.stdout
 
 
+def test_a_task_without_real_pairs_is_packaged_and_checked_on_rendered_test_pairs(tmp_path, paired_root, monkeypatch):
+    models = tmp_path / "models"
+    models.mkdir()
+    monkeypatch.setenv("MEMRESTORE_MODELS", str(models))
+    shadows = {"clean": str(paired_root / "target"), "task": "deshadow"}
+    suite = write_suite(tmp_path, paired_root, train=[{"synth": shadows}],
+                        tests={"shadows": {"synth": {**shadows, "seed": 1}, "convention": "rgb"}})
+    done = run_cli("bench", "package", str(suite), "--task", "deshadow", "--out", str(tmp_path / "out"),
+                   "--work", str(tmp_path / "work"))
+    assert done.returncode == 0, done.stderr
+    card = json.loads((models / "deshadow.json").read_text())
+    assert card["metrics"]["shadows"]["pairs"] == 3 and card["tests"]["shadows"]["synth"]["seed"] == 1
+    assert card["limits"][0].startswith("Scored on synthetic pairs only (shadows: synthetic deshadow (preset default, 1 rendering)")
+    rendered = sorted((tmp_path / "work").glob("synth-deshadow-default-*"))
+    assert len(rendered) == 2  # the training renderings (seed 0) and the test renderings (seed 1) apart
+    checked = run_cli("models", "--check", cwd=tmp_path)  # the test set rendered again from the card, elsewhere
+    assert checked.returncode == 0, checked.stderr
+    assert re.search(r"\ndeshadow +shadows \(3, rgb\) +[\d.]+ +[\d.]+ / [\d.]+ +yes\n", checked.stdout), checked.stdout
+
+
 def test_package_refuses_a_missing_task_or_a_method_it_cannot_package_before_training(tmp_path, paired_root, monkeypatch):
     monkeypatch.setenv("MEMRESTORE_MODELS", str(tmp_path / "models"))
     suite = write_suite(tmp_path, paired_root)
