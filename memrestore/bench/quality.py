@@ -60,9 +60,12 @@ def examples_root(named: Source | TestSet, work: Path) -> Path:
 
 
 def named_pairs(named: Source | TestSet, work: Path) -> list[Pair]:
-    """The pairs a source or test set names (real, or rendered by ``synth``); with ``crop``, each pair
-    cut to that region, written once under ``work`` (a paired folder named after the set and the region)."""
-    pairs = selected_pairs(named.layout, str(examples_root(named, work)), named.include)
+    """The pairs a source or test set names (real, or rendered by ``synth``, with the masks its renderer
+    writes: shadows, raindrops); with ``crop``, each pair cut to that region, written once under
+    ``work`` (a paired folder named after the set and the region)."""
+    root = examples_root(named, work)
+    masks = {"mask_dir": "mask"} if named.synth is not None and (root / "mask").is_dir() else {}
+    pairs = selected_pairs(named.layout, str(root), named.include, **masks)
     if named.crop is None:
         return pairs
     folder = work / f"crop-{digest([str(Path(named.root).resolve()), named.layout, named.include, named.crop])}"
@@ -101,8 +104,10 @@ def _source_links(source: Source, work: Path) -> list[list[tuple[Path, Path]]]:
 
 
 def _pair_links(pair: Pair) -> list[tuple[Path, Path]]:
-    """A pair's (file, ``input/NAME`` or ``target/NAME`` link path) in a paired folder."""
-    return [(path, Path(kind) / f"{pair.name}{path.suffix}") for kind, path in (("input", pair.input), ("target", pair.target))]
+    """A pair's (file, ``input/NAME``, ``target/NAME`` or ``mask/NAME`` link path) in a paired folder;
+    a recipe reads the masks with ``data.train.mask_dir=mask`` (e.g. for ``mask_focus``)."""
+    files = (("input", pair.input), ("target", pair.target), *((("mask", pair.mask),) if pair.mask else ()))
+    return [(path, Path(kind) / f"{pair.name}{path.suffix}") for kind, path in files]
 
 
 def training_folders(suite: Suite, work: Path) -> dict[str, Path]:

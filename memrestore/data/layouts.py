@@ -165,8 +165,8 @@ def read_layout(layout: str, root: str, strict: bool = True, **options) -> list[
     return pairs
 
 
-def selected_pairs(layout: str, root: str | Path, include: str = "*") -> list[Pair]:
-    """The pairs of ``root`` (read with ``layout``) whose input file name, or pair name for scene
-    layouts, matches the ``include`` glob: how suites and model cards name a held-out subset."""
-    pairs = read_layout(layout, str(root))
+def selected_pairs(layout: str, root: str | Path, include: str = "*", **options) -> list[Pair]:
+    """The pairs of ``root`` (read with ``layout`` and its ``options``) whose input file name, or pair
+    name for scene layouts, matches the ``include`` glob: how suites and model cards name a held-out subset."""
+    pairs = read_layout(layout, str(root), **options)
     return [p for p in pairs if fnmatch.fnmatch(p.input.name if layout != "gtrain" else p.name, include)]

@@ -65,6 +65,8 @@ def test_a_task_without_real_pairs_is_packaged_and_checked_on_rendered_test_pair
     monkeypatch.setenv("MEMRESTORE_MODELS", str(models))
     shadows = {"clean": str(paired_root / "target"), "task": "deshadow"}
     suite = write_suite(tmp_path, paired_root, train=[{"synth": shadows}],
+                        recipe=["data.train.patch_size=32", "data.train.batch_size=2", "data.train.mask_dir=mask",
+                                "data.train.mask_focus=0.5"],  # crops centred on the rendered shadows' masks
                         tests={"shadows": {"synth": {**shadows, "seed": 1}, "convention": "rgb"}})
     done = run_cli("bench", "package", str(suite), "--task", "deshadow", "--out", str(tmp_path / "out"),
                    "--work", str(tmp_path / "work"))
@@ -74,6 +76,8 @@ def test_a_task_without_real_pairs_is_packaged_and_checked_on_rendered_test_pair
     assert card["limits"][0].startswith("Scored on synthetic pairs only (shadows: synthetic deshadow (preset default, 1 rendering)")
     rendered = sorted((tmp_path / "work").glob("synth-deshadow-default-*"))
     assert len(rendered) == 2  # the training renderings (seed 0) and the test renderings (seed 1) apart
+    training = next((tmp_path / "work").glob("train-data-*"))
+    assert len(list((training / "mask").iterdir())) == len(list((training / "input").iterdir())) == 3
     checked = run_cli("models", "--check", cwd=tmp_path)  # the test set rendered again from the card, elsewhere
     assert checked.returncode == 0, checked.stderr
     assert re.search(r"\ndeshadow +shadows \(3, rgb\) +[\d.]+ +[\d.]+ / [\d.]+ +yes\n", checked.stdout), checked.stdout
