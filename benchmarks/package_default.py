@@ -6,10 +6,11 @@ default's scores in RESULTS.md.
 
 New defaults are packaged from a suite (``memrestore bench package SUITE.yaml --task TASK``: the
 default and its peer trained side by side under the suite's budget; ``memrestore.bench.package``).
-``--task`` is the earlier way, kept while a default made by it ships (deshadow, which has no real
-pairs to build a suite on): ``benchmarks.equal_time``'s training (seed 0, the budget below), the fast
-memory network and its NAFNet-w16 peer one after the other for the same CPU time, the default's final
-weights stored as fp16 with a card written by ``memrestore.bench.package.write_card``. ``--check`` scores every packaged default again (a suite-made
+``--task`` is the earlier way, kept while a default made by it ships (deshadow: its suite,
+``benchmarks/suites/default_deshadow.yaml``, ran and did not beat it): ``benchmarks.equal_time``'s
+training (seed 0, the budget below), the fast memory network and its NAFNet-w16 peer one after the
+other for the same CPU time, the default's final weights stored as fp16 with a card written by
+``memrestore.bench.package.write_card``. ``--check`` scores every packaged default again (a suite-made
 card on the test sets it records, an earlier one on ``equal_time``'s) and fails if a card number is
 not reproduced; it writes the RESULTS table."""
 
@@ -33,7 +34,7 @@ from memrestore.pretrained import FOLDER
 COMMAND = ".venv/bin/python -m benchmarks.package_default"
 MEMORYNET_STYLE = "FastUNet + global context + hierarchical memory"
 PEER = "NAFNet-w16"
-# the one default this script still makes: there are no real shadow pairs to build a suite on
+# the one default this script still makes (its suite's models did not beat it)
 MINUTES = {"deshadow": 12.0}
 DATA = {"deshadow": "synthetic shadows (2 renderings) on the 64 CBSD68 photos; Kodak24 held out for testing"}
 LIMITS = {"deshadow": "No real shadow pairs exist here: trained and scored on synthetic shadows only (Kodak24 held out)."}

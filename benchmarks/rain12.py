@@ -1,9 +1,8 @@
 """Shared harness for the script experiments left (see ``benchmarks/__init__``): a resumable grid of
 (variant, seed) training runs on given training data, scored on a paired test set, and its summary
-table / chart; ``RAIN12`` (../shared/data/real/derain-Rain12, Y channel of MATLAB rgb2ycbcr) is the
-default test set of ``input_baseline``. Every variant trains the same number of steps on the same
-batches (same seed -> same data order). Finished runs are appended atomically to a JSON file, so an
-interrupted experiment resumes where it stopped.
+table / chart; ``RAIN12`` names ../shared/data/real/derain-Rain12 for ``mgid_memory_usage``. Every
+variant trains the same number of steps on the same batches (same seed -> same data order). Finished
+runs are appended atomically to a JSON file, so an interrupted experiment resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -57,7 +56,8 @@ def run_grid(results_path: Path, work: Path, variants: dict[str, tuple[str, list
     return results, [r for r in results["runs"] if r["steps"] == steps]
 
 
-def input_baseline(test_root: Path = RAIN12, convention: str = "y-matlab") -> dict:
+def input_baseline(test_root: Path, convention: str) -> dict:
+    """Mean PSNR/SSIM of the test set's degraded inputs against their targets."""
     return mean_row(evaluate_folders(test_root / "input", test_root / "target", convention))
 
 

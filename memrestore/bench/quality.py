@@ -135,11 +135,12 @@ def prepare_training_folder(sources: list[Source], folder: Path, work: Path) -> 
 
 
 def test_folder(suite: Suite, name: str, work: Path) -> tuple[str, Path]:
-    """(layout, root) of test set ``name`` for validation during training: the set itself, or, when
-    ``include``, ``crop`` or ``synth`` make its pairs, a paired folder of links to just those pairs."""
+    """(layout, root) of test set ``name`` for validation during training: the set itself (as given, or
+    as ``synth`` rendered it), or, when ``include`` or ``crop`` select part of it, a paired folder of
+    links to just those pairs."""
     test = suite.tests[name]
-    if test.include == "*" and test.crop is None and test.synth is None:
-        return test.layout, Path(test.root)
+    if test.include == "*" and test.crop is None:
+        return test.layout, examples_root(test, work)
     folder = work / "tests" / slug(name)
     for pair in named_pairs(test, work):
         for path, relative in _pair_links(pair):
