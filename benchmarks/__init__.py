@@ -7,11 +7,10 @@ express: ``metrics_speed`` (the metrics themselves), ``realism`` (synthetic agai
 ``timelapse_background`` (MGID's pseudo-clean target), ``blocks_speed`` (single layers, not models),
 ``defaults_speed`` (the installed ``memrestore restore`` command on a 12 MP file, per task),
 ``mgid_memory_usage`` (which memory items a suite's trained runs read) and ``package_default`` (the
-deshadow default, which has no real pairs to build a suite on, and the table that re-scores every
-default).
-And scripts whose suite is written but not yet run alone on the machine (``memorynet_ablation --task dehaze`` ->
-``memorynet_ablation_dehaze.yaml``, ``equal_time`` -> ``equal_time_*.yaml``); ``rain12`` holds their shared
-helpers. A script goes when its suite's table replaces it in RESULTS.md. ``presets/`` holds presets
-fitted for one suite only (a fold of a real set, e.g. ``raindrop-pair0.yaml`` for
-``transfer_raindrop.yaml``, ``gopro-left.yaml`` for ``transfer_deblur.yaml``), each with the command
-that fitted it in its suite's header; presets for users ship in ``memrestore/data/fitted_presets/``."""
+table that re-scores every default, and the deshadow default, made before suites could package one and
+not beaten by any deshadow suite yet). And one script whose suites are written but not yet run alone
+on the machine: ``equal_time`` (its 20-minute rain and haze tables -> ``equal_time_{derain,dehaze}.yaml``;
+it also trains the deshadow default). A script goes when its suite's table replaces it in RESULTS.md.
+``presets/`` holds presets fitted for one suite only (a fold of a real set, e.g. ``raindrop-pair0.yaml``
+for ``transfer_raindrop.yaml``, ``gopro-left.yaml`` for ``transfer_deblur.yaml``), each with the
+command that fitted it in its suite's header; presets for users ship in ``memrestore/data/fitted_presets/``."""

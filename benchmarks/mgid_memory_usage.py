@@ -24,14 +24,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from benchmarks.rain12 import RAIN12
-from benchmarks.report import write_report
+from benchmarks.report import SHARED, write_report
 
 from memrestore.api import load_model
 from memrestore.data.paired_dataset import PairedImageDataset
 from memrestore.inspect_memory import memory_maps, save_memory_figure
 
 COMMAND = ".venv/bin/python -m benchmarks.mgid_memory_usage"
+
+RAIN12 = SHARED / "real" / "derain-Rain12"
 
 
 @torch.no_grad()

@@ -17,6 +17,7 @@ LOSSES = Registry(
     "loss",
     {
         "l1": "memrestore.losses.pixel:L1Loss",
+        "degradation_weighted_l1": "memrestore.losses.pixel:DegradationWeightedL1Loss",
         "mse": "memrestore.losses.pixel:MSELoss",
         "charbonnier": "memrestore.losses.pixel:CharbonnierLoss",
         "edge": "memrestore.losses.edge:EdgeLoss",

@@ -13,7 +13,7 @@ from PIL import Image
 import memrestore
 from memrestore.checkpoint import read_checkpoint, save_checkpoint
 from memrestore.recipes import load_config
-from memrestore.errors import CheckpointError
+from memrestore.errors import CheckpointError, ConfigError
 from memrestore.losses import build_loss
 from memrestore.models import build_model
 
@@ -52,6 +52,23 @@ def test_edge_loss_zero_for_identical_and_flat_offsets():
     x = torch.rand(1, 3, 32, 32)
     assert edge(x, x).item() == pytest.approx(1e-3, abs=1e-6)  # Charbonnier floor: sqrt(eps^2)
     assert edge(x, x + 0.1).item() < edge(x, torch.rand(1, 3, 32, 32)).item()
+
+
+def test_degradation_weighted_l1_counts_degraded_pixels_more():
+    target = torch.zeros(1, 3, 4, 4)
+    degraded = target.clone()
+    degraded[..., 0, 0] = 0.5  # one degraded pixel: weight 1 + 10 * 0.5 = 6, the other 15 weigh 1
+    loss = build_loss("degradation_weighted_l1", gain=10.0)
+    error_there, error_elsewhere = target.clone(), target.clone()
+    error_there[..., 0, 0] = 0.3
+    error_elsewhere[..., 3, 3] = 0.3
+    assert loss(error_there, target, degraded).item() == pytest.approx(6 * 0.3 / 21)
+    assert loss(error_elsewhere, target, degraded).item() == pytest.approx(0.3 / 21)
+    untouched = torch.rand(2, 3, 8, 8)  # nothing degraded: plain L1
+    assert loss(untouched, target.new_zeros(2, 3, 8, 8), target.new_zeros(2, 3, 8, 8)).item() == pytest.approx(
+        untouched.mean().item())
+    with pytest.raises(ConfigError, match="gain must be >= 0"):
+        build_loss("degradation_weighted_l1", gain=-1.0)
 
 
 def test_checkpoint_round_trip(tmp_path, small_config):
