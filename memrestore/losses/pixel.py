@@ -20,8 +20,9 @@ class DegradationWeightedL1Loss(nn.Module):
     is dominated by clean pixels and a network can settle on the identity (measured on synthetic
     shadows, RESULTS.md "deshadow"). Weighting by how far the input is from the target puts the loss
     where the degradation is, needs no masks, and is plain L1 on a crop the degradation left untouched.
-    Not from the three papers: a recipe choice of this toolkit (mask-weighted losses are the shadow
-    removal convention, e.g. the shadow-region terms of ST-CGAN / DHAN; this reads the mask off the pair).
+    Not from the three papers: a recipe choice of this toolkit, a soft degradation mask read off each
+    pair instead of a mask file. On synthetic shadows it did not yet give a model that beats the input
+    (20 minutes; RESULTS.md "deshadow").
     """
 
     def __init__(self, gain: float = 10.0) -> None:
