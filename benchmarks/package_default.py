@@ -6,8 +6,8 @@ default's scores in RESULTS.md.
 
 New defaults are packaged from a suite (``memrestore bench package SUITE.yaml --task TASK``: the
 default and its peer trained side by side under the suite's budget; ``memrestore.bench.package``).
-``--task`` is the earlier way, kept while a default made by it ships (deshadow: its suite,
-``benchmarks/suites/default_deshadow.yaml``, ran and did not beat it): ``benchmarks.equal_time``'s
+``--task`` is the earlier way, kept while a default made by it ships (deshadow: its suites,
+``benchmarks/suites/default_deshadow*.yaml``, ran and did not beat it): ``benchmarks.equal_time``'s
 training (seed 0, the budget below), the fast memory network and its NAFNet-w16 peer one after the
 other for the same CPU time, the default's final weights stored as fp16 with a card written by
 ``memrestore.bench.package.write_card``. ``--check`` scores every packaged default again (a suite-made
@@ -34,7 +34,7 @@ from memrestore.pretrained import FOLDER
 COMMAND = ".venv/bin/python -m benchmarks.package_default"
 MEMORYNET_STYLE = "FastUNet + global context + hierarchical memory"
 PEER = "NAFNet-w16"
-# the one default this script still makes (its suite's models did not beat it)
+# the one default this script still makes (no deshadow suite's models beat it)
 MINUTES = {"deshadow": 12.0}
 DATA = {"deshadow": "synthetic shadows (2 renderings) on the 64 CBSD68 photos; Kodak24 held out for testing"}
 LIMITS = {"deshadow": "No real shadow pairs exist here: trained and scored on synthetic shadows only (Kodak24 held out)."}
