@@ -107,7 +107,8 @@ def load(name_or_path: str | Path, device: str | torch.device = "auto", **option
     """Load a memrestore checkpoint (a ``.safetensors`` file or a run folder), a peer's released
     weights, or the packaged default of a task (``"derain"``, ``"dehaze"``, ...) onto ``device``.
 
-    Keyword options are ``InferenceOptions`` fields: ``tile``, ``overlap``, ``max_memory``, ``tta``, ``bf16``.
+    Keyword options are ``InferenceOptions`` fields: ``tile``, ``overlap``, ``max_memory``, ``tta``, ``bf16``,
+    ``channels_last``, ``local_pooling``.
     """
     inference, target = InferenceOptions(**options), resolve_device(device)  # checked before reading
     if isinstance(name_or_path, str) and name_or_path in TASKS and not Path(name_or_path).exists():

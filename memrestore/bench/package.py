@@ -28,10 +28,12 @@ from ..config import from_dict
 from ..data.paired_dataset import PairedImageDataset
 from ..engine.evaluate import per_image_scores
 from ..errors import ConfigError
+from ..inference import InferenceOptions
 from ..io.atomic import atomic_write_text
 from ..models.complexity import count_macs, count_parameters
 from ..pretrained import models_folder
 from .quality import named_pairs, run_suite
+from .report import interval
 from .suite import Source, Suite, TestSet
 
 CLEAR_GAIN_DB = 0.5  # a gain over the input below this is named in the card's limits
@@ -172,15 +174,28 @@ def write_card(folder: Path, task: str, card: dict[str, Any]) -> None:
     atomic_write_text(folder / f"{task}.md", text)
 
 
-def score_card(checkpoint: Path, card: dict[str, Any], work: Path) -> list[dict[str, Any]]:
+def score_card(checkpoint: Path, card: dict[str, Any], work: Path,
+               options: InferenceOptions | None = None) -> list[dict[str, Any]]:
     """Re-score a packaged model on the test sets its card records: one row per set, with the card's
-    PSNR and whether the new one reproduces it (within ``TOLERANCE_DB``)."""
+    PSNR and whether the new one reproduces it (within ``TOLERANCE_DB``). With ``options`` (e.g. local
+    pooling), each row also scores the model restoring with them: their mean (``options_psnr``,
+    ``options_ssim``) and the per-image paired difference to the plain restoration with its 95 %
+    interval (``options_difference``)."""
     model = load_model(checkpoint)[0]
     rows = []
     for name, spec in card["tests"].items():
-        measured, m = mean_scores(model, from_dict(TestSet, spec, f"card test set {name}"), work), card["metrics"][name]
-        rows.append({"test_set": name, "pairs": measured["pairs"], "convention": spec["convention"],
-                     "input_psnr": m["input_psnr"], "psnr": measured["psnr"], "ssim": measured["ssim"],
-                     "peer_psnr": m["peer_psnr"], "card_psnr": m["psnr"],
-                     "reproduced": abs(measured["psnr"] - m["psnr"]) <= TOLERANCE_DB})
+        test = from_dict(TestSet, spec, f"card test set {name}")
+        dataset = PairedImageDataset(named_pairs(test, work))
+        plain = per_image_scores(model, dataset, test.convention)
+        measured, m = mean_of(plain), card["metrics"][name]
+        row = {"test_set": name, "pairs": measured["pairs"], "convention": spec["convention"],
+               "input_psnr": m["input_psnr"], "psnr": measured["psnr"], "ssim": measured["ssim"],
+               "peer_psnr": m["peer_psnr"], "card_psnr": m["psnr"],
+               "reproduced": abs(measured["psnr"] - m["psnr"]) <= TOLERANCE_DB}
+        if options is not None:
+            other = per_image_scores(model, dataset, test.convention, options=options)
+            mean = mean_of(other)
+            row.update(options_psnr=mean["psnr"], options_ssim=mean["ssim"],
+                       options_difference=interval([o["psnr"] - p["psnr"] for o, p in zip(other, plain)]))
+        rows.append(row)
     return rows

@@ -180,8 +180,8 @@ def _measured_rate(config: Config, warmup: int, steps: int, repeats: int) -> flo
     decoded (as during almost all of a long run), each of ``repeats`` rounds times a short continuation
     and one ``steps`` longer, and the rate is that of the difference, so what each ``fit`` call costs
     besides its steps (starting the loader, writing the checkpoint) cancels; the median of the rounds.
-    (Whole 30-step calls read fast models 5-30 % slow: their 20-minute budgets in
-    ``benchmarks/results/equal_time_*.json`` ran 15-19.5 minutes. The differential reading ran them
+    (Whole 30-step calls read fast models 5-30 % slow: their 20-minute budgets in the rain table of
+    ``benchmarks.equal_time``, ``git show e35d39e:RESULTS.md``, ran 15-19.5 minutes. The differential reading ran them
     22-23 minutes on a machine that then slowed: no short timing predicts a noisy machine's sustained
     speed, so runs record the minutes they actually trained.)"""
     config.train.iterations, config.train.checkpoint_every, config.data.val = warmup, 0, None

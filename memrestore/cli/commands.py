@@ -58,25 +58,36 @@ def run_models(args: argparse.Namespace) -> int:
         rows.append([task, card.summary if card else "not packaged yet", scores])
     print(f"packaged models in {models_folder()}:")
     print(format_table(["task", "model", "real test sets"], rows))
-    return check_models(cards) if args.check else 0
+    if args.local_pooling and not args.check:
+        raise ConfigError("--local-pooling scores the defaults, so it needs --check")
+    return check_models(cards, args.local_pooling) if args.check else 0
 
 
-def check_models(cards: dict) -> int:
-    """Every card's numbers re-measured from its packaged weights on the test sets it records."""
+def check_models(cards: dict, local_pooling: int | None = None) -> int:
+    """Every card's numbers re-measured from its packaged weights on the test sets it records; with
+    ``local_pooling``, also restoring with test-time local pooling, beside the plain restoration."""
     from ..bench.package import score_card
+    from ..inference import InferenceOptions
     from ..metrics.table import format_table
 
+    options = InferenceOptions(local_pooling=local_pooling) if local_pooling else None
+    header = ["task", "test set", "input PSNR", "card PSNR", "measured PSNR / SSIM", "reproduced"]
+    if options:
+        header += [f"local pooling {local_pooling}: PSNR / SSIM", "difference [95% CI] (pairs)"]
     rows, failures = [], 0
     for task, card in cards.items():
         if "tests" not in card.data:
             print(f"{task}: its card records no test sets (made before `memrestore bench package`); not checked")
             continue
-        for row in score_card(card.checkpoint, card.data, Path("runs") / "bench" / "cards"):
+        for row in score_card(card.checkpoint, card.data, Path("runs") / "bench" / "cards", options):
             failures += not row["reproduced"]
-            rows.append([task, f"{row['test_set']} ({row['pairs']}, {row['convention']})", f"{row['card_psnr']:.2f}",
-                         f"{row['psnr']:.2f} / {row['ssim']:.3f}", "yes" if row["reproduced"] else "NO"])
+            rows.append([task, f"{row['test_set']} ({row['pairs']}, {row['convention']})", f"{row['input_psnr']:.2f}",
+                         f"{row['card_psnr']:.2f}", f"{row['psnr']:.2f} / {row['ssim']:.3f}",
+                         "yes" if row["reproduced"] else "NO"])
+            if options:
+                rows[-1] += [f"{row['options_psnr']:.2f} / {row['options_ssim']:.3f}", row["options_difference"]]
     if rows:
-        print(format_table(["task", "test set", "card PSNR", "measured PSNR / SSIM", "reproduced"], rows))
+        print(format_table(header, rows))
     return 1 if failures else 0
 
 
@@ -182,7 +193,7 @@ def run_restore(args: argparse.Namespace) -> int:
     # a packaged model restores a 12 MP photo within 2 GiB out of the box; one's own models run whole unless asked
     budget = args.max_memory or (DEFAULT_MEMORY_BUDGET if args.task and not args.tile else None)
     restorer = load(args.checkpoint or args.task, device=args.device, tile=args.tile, overlap=args.overlap, tta=args.tta,
-                    bf16=args.bf16, max_memory=budget)
+                    bf16=args.bf16, max_memory=budget, local_pooling=args.local_pooling)
     ensure_dir(out_dir)
     max_pixels = args.max_megapixels or DEFAULT_MAX_PIXELS
     failures, skipped = [], 0

@@ -91,6 +91,9 @@ def _add_models(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--check", action="store_true",
                    help="re-score every default on the test sets its card records (they must be on disk) and "
                    "exit 1 if a card's PSNR is not reproduced")
+    p.add_argument("--local-pooling", type=POSITIVE, metavar="PX", help="with --check, also score each default "
+                   "restoring with local pooling for PX-pixel training crops (96 for the packaged defaults; see "
+                   "restore --local-pooling) and its per-image difference to the plain restoration")
 
 
 def _add_device_and_limits(p: argparse.ArgumentParser, memory_help: str) -> None:
@@ -122,6 +125,9 @@ def _add_restore(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overlap", type=int, default=64, metavar="PX", help="overlap between tiles (default 64)")
     p.add_argument("--tta", action="store_true", help="average the 8 flips/rotations (8x slower, often +0.1-0.3 dB)")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (faster on recent CPUs/GPUs)")
+    p.add_argument("--local-pooling", type=NON_NEGATIVE, default=0, metavar="PX",
+                   help="the model's training crop side (96 for the packaged defaults): global average pools "
+                   "become local means of the extent they had in training (TLC, Chu et al. 2022; 0: off)")
 
 
 def _add_eval(sub: argparse._SubParsersAction) -> None:

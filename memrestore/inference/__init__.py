@@ -2,7 +2,8 @@
 validation during training and the demo.
 
 ``run_model`` restores a batch in one pass; ``restore`` adds what large photos need: tiling (fixed
-tile size, or one chosen from a memory budget) and optional x8 test-time augmentation.
+tile size, or one chosen from a memory budget), optional x8 test-time augmentation, and test-time
+local pooling for networks trained on crops (``local_pooling.py``).
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ class InferenceOptions:
     ``tile``: tile side in pixels (0 = whole image unless ``max_memory`` asks for tiles);
     ``overlap``: pixels shared by neighbouring tiles; ``max_memory``: bytes the process may use, from
     which a tile size is chosen; ``tta``: average the 8 flips/rotations; ``bf16``: autocast;
-    ``channels_last``: NHWC memory layout (faster convolutions on many CPUs).
+    ``channels_last``: NHWC memory layout (faster convolutions on many CPUs); ``local_pooling``: the
+    side of the training crops, so that global average pools become local means of the extent they
+    had in training (TLC; 0 = pools stay global).
     """
 
     tile: int = 0
@@ -45,6 +48,7 @@ class InferenceOptions:
     tta: bool = False
     bf16: bool = False
     channels_last: bool = False
+    local_pooling: int = 0
 
     def __post_init__(self) -> None:
         """Checked when the options are made, before a model is loaded or an image read."""
@@ -54,6 +58,8 @@ class InferenceOptions:
             raise MemrestoreError(f"tile overlap {self.overlap} must be smaller than the tile size {self.tile}")
         if self.max_memory is not None and self.max_memory <= 0:
             raise MemrestoreError(f"memory budget must be positive, got {self.max_memory} bytes")
+        if self.local_pooling < 0:
+            raise MemrestoreError(f"local pooling crop must be at least 0 pixels, got {self.local_pooling}")
 
 
 def _dihedral(x: torch.Tensor, k: int, flip: bool) -> torch.Tensor:
@@ -67,11 +73,20 @@ def _undo_dihedral(x: torch.Tensor, k: int, flip: bool) -> torch.Tensor:
 
 
 def restore(model: nn.Module, x: torch.Tensor, options: InferenceOptions | None = None) -> torch.Tensor:
-    """Restore NCHW ``x`` with tiling and/or test-time augmentation as ``options`` ask."""
+    """Restore NCHW ``x`` with tiling, test-time augmentation and local pooling as ``options`` ask."""
+    from .local_pooling import local_pooling
+
+    options = options or InferenceOptions()
+    if not options.local_pooling:
+        return _restore(model, x, options)
+    with local_pooling(model, options.local_pooling):
+        return _restore(model, x, options)
+
+
+def _restore(model: nn.Module, x: torch.Tensor, options: InferenceOptions) -> torch.Tensor:
     from .budget import tile_for_budget
     from .tiling import restore_tiled
 
-    options = options or InferenceOptions()
     dtype = torch.bfloat16 if options.bf16 else None
     if options.channels_last:
         model = model.to(memory_format=torch.channels_last)

@@ -42,7 +42,12 @@ def test_a_suite_model_is_packaged_with_a_card_that_models_check_reproduces(tmp_
     assert restored.shape == (24, 24, 3)
     checked = run_cli("models", "--check")
     assert checked.returncode == 0, checked.stderr
-    assert re.search(r"\nderain +pairs \(3, y-matlab\) +[\d.]+ +[\d.]+ / [\d.]+ +yes\n", checked.stdout), checked.stdout
+    assert re.search(r"\nderain +pairs \(3, y-matlab\) +[\d.]+ +[\d.]+ +[\d.]+ / [\d.]+ +yes\n", checked.stdout), checked.stdout
+    local = run_cli("models", "--check", "--local-pooling", "16")  # beside it, restored with test-time local pooling
+    assert local.returncode == 0, local.stderr
+    assert re.search(r" yes +[\d.]+ / [\d.]+ +[+-][\d.]+ \[[+-][\d.]+, [+-][\d.]+\] \(n=3\)\n", local.stdout), local.stdout
+    alone = run_cli("models", "--local-pooling", "16")
+    assert alone.returncode == 2 and "--local-pooling scores the defaults, so it needs --check" in alone.stderr
 
     baseline = run_cli("bench", "package", str(suite), "--task", "derain", "--method", "unet", "--out", str(tmp_path / "out"),
                        "--work", str(tmp_path / "work"))  # the baseline packaged: the other method is its peer
@@ -80,7 +85,7 @@ def test_a_task_without_real_pairs_is_packaged_and_checked_on_rendered_test_pair
     assert len(list((training / "mask").iterdir())) == len(list((training / "input").iterdir())) == 3
     checked = run_cli("models", "--check", cwd=tmp_path)  # the test set rendered again from the card, elsewhere
     assert checked.returncode == 0, checked.stderr
-    assert re.search(r"\ndeshadow +shadows \(3, rgb\) +[\d.]+ +[\d.]+ / [\d.]+ +yes\n", checked.stdout), checked.stdout
+    assert re.search(r"\ndeshadow +shadows \(3, rgb\) +[\d.]+ +[\d.]+ +[\d.]+ / [\d.]+ +yes\n", checked.stdout), checked.stdout
 
 
 def test_package_refuses_a_missing_task_or_a_method_it_cannot_package_before_training(tmp_path, paired_root, monkeypatch):

@@ -27,11 +27,12 @@ from tests.helpers import run_cli
 
 
 def trained_like(model: torch.nn.Module) -> torch.nn.Module:
-    """Give the zero-initialised residual scales a value so every block contributes."""
+    """Give the zero-initialised residual scales (memrestore's ``scale``, NAFNet's ``beta`` and ``gamma``)
+    a value so every block contributes."""
     torch.manual_seed(0)
     with torch.no_grad():
         for name, p in model.named_parameters():
-            if name.endswith("scale"):
+            if name.endswith(("scale", "beta", "gamma")):
                 p.uniform_(0.3, 0.7)
     return model.eval()
 
@@ -143,7 +144,8 @@ def test_restore_keeps_metadata_and_skips_existing(tmp_path, checkpoint, rng):
 
     write_image(src / "b.png", ImageData(rgba16[..., :3], alpha=rgba16[..., 3]))
     out = tmp_path / "out"
-    result = run_cli("restore", str(src / "*.jpg"), str(src / "b.png"), "-o", str(out), "--checkpoint", str(checkpoint), "--tile", "16", "--overlap", "8")
+    result = run_cli("restore", str(src / "*.jpg"), str(src / "b.png"), "-o", str(out), "--checkpoint", str(checkpoint), "--tile", "16", "--overlap", "8",
+                     "--local-pooling", "16")
     assert result.returncode == 0, result.stderr
     restored = Image.open(out / "a.jpg")
     assert restored.info.get("icc_profile") == icc and restored.getexif()[0x010F] == "memrestore-test-camera"
@@ -163,3 +165,6 @@ def test_api_load_with_tiling(tmp_path, checkpoint):
     tiled = memrestore.load(checkpoint, device="cpu", tile=32, overlap=16)
     image = np.random.default_rng(3).random((70, 90, 3)).astype(np.float32)
     assert np.abs(whole(image) - tiled(image)).max() < 0.05  # global pooling: close, not identical
+    local = memrestore.load(checkpoint, device="cpu", local_pooling=32)  # pools sized for 32-px training crops
+    crop = image[:32, :32]
+    assert np.array_equal(local(crop), whole(crop)) and not np.array_equal(local(image), whole(image))
