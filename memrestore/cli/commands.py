@@ -45,6 +45,8 @@ def run_models(args: argparse.Namespace) -> int:
     from ..metrics.table import format_table
     from ..pretrained import TASKS, model_cards, models_folder
 
+    if args.local_pooling and not args.check:  # checked before anything is read or printed
+        raise ConfigError("--local-pooling scores the defaults, so it needs --check")
     cards = model_cards()
     def db(metrics: dict, key: str) -> str:  # a lab's own card may lack a number
         return f"{metrics[key]:.2f}" if isinstance(metrics.get(key), (int, float)) else "?"
@@ -58,8 +60,6 @@ def run_models(args: argparse.Namespace) -> int:
         rows.append([task, card.summary if card else "not packaged yet", scores])
     print(f"packaged models in {models_folder()}:")
     print(format_table(["task", "model", "real test sets"], rows))
-    if args.local_pooling and not args.check:
-        raise ConfigError("--local-pooling scores the defaults, so it needs --check")
     return check_models(cards, args.local_pooling) if args.check else 0
 
 
