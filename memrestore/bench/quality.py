@@ -266,10 +266,14 @@ def train_run(suite: Suite, method: str, seed: int, folders: dict[str, Path], ru
         resume = (run_dir / RESUME_FILE).is_file()
         trainer = Trainer(config, progress=True, resume=resume, overwrite=not resume)
         trainer.fit()
+    # with train.ema the averaged weights are the run's result: they are scored, stored and charted
+    model, weights, key = ((trainer.ema.module, "model_ema", "val_ema_psnr") if trainer.ema is not None
+                           else (trainer.model, "model", "val_psnr"))
     records = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
-    curve = [[r["train_seconds"], r["val_psnr"]] for r in records if "val_psnr" in r and "train_seconds" in r]
-    return trainer.model, {**state, "train_seconds": trainer.summary["seconds"], "machine": machine(),
-                           "cpu_share": round(share.value, 2), "curve": curve}
+    curve = [[r["train_seconds"], r[key]] for r in records if key in r and "train_seconds" in r]
+    return model, {**state, "train_seconds": trainer.summary["seconds"], "machine": machine(),
+                   "cpu_share": round(share.value, 2), "curve": curve,
+                   "checkpoint": str(run_dir / f"{weights}.safetensors")}
 
 
 def run_one(suite: Suite, method: str, seed: int, folders: dict[str, Path], tests: dict[str, list[Pair]], work: Path) -> dict:
@@ -286,10 +290,10 @@ def run_one(suite: Suite, method: str, seed: int, folders: dict[str, Path], test
         model = model_from_config(config.model).eval()
         ensure_dir(run_dir)
         save_checkpoint(run_dir / "model", model, config, step=0)
-        record = {"steps": 0, "calibrated_steps_per_s": None, "train_seconds": 0.0, "curve": []}
+        record = {"steps": 0, "calibrated_steps_per_s": None, "train_seconds": 0.0, "curve": [],
+                  "checkpoint": str(run_dir / "model.safetensors")}
     result = {"method": method, "seed": seed, "key": run_key(suite, method, seed), **record,
-              "scores": {name: score(model, pairs, suite.tests[name].convention) for name, pairs in tests.items()},
-              "checkpoint": str(run_dir / "model.safetensors")}
+              "scores": {name: score(model, pairs, suite.tests[name].convention) for name, pairs in tests.items()}}
     atomic_write_text(done, json.dumps(result))
     return result
 

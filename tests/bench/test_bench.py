@@ -5,11 +5,15 @@ refuses a bad suite before any work; `bench speed` measures the suite's models s
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
 
 from memrestore.bench.suite import load_suite, run_key
+from memrestore.api import load_model
+from memrestore.data.paired_dataset import PairedImageDataset
+from memrestore.engine.evaluate import per_image_scores
 from memrestore.errors import ConfigError
 from memrestore.recipes import load_config
 
@@ -156,6 +160,22 @@ def test_a_learning_free_method_is_scored_as_built(tmp_path, paired_root):
     assert done.returncode == 0, done.stderr
     runs = {r["method"]: r for r in json.loads((tmp_path / "out" / "tiny.json").read_text())["runs"]}
     assert runs["dcp"]["steps"] == 0 and len(runs["dcp"]["scores"]["pairs"]) == 3 and runs["unet"]["steps"] == 4
+
+
+def test_a_run_with_weight_averaging_is_scored_and_stored_by_its_averaged_weights(tmp_path, paired_root):
+    path = write_suite(tmp_path, paired_root, methods={"unet": {"set": [*TINY_UNET, "train.ema=0.5"]}})
+    done = bench(path, tmp_path)
+    assert done.returncode == 0, done.stderr
+    (run,) = json.loads((tmp_path / "out" / "tiny.json").read_text())["runs"]
+    assert run["checkpoint"].endswith("model_ema.safetensors")
+    folder = Path(run["checkpoint"]).parent
+    pairs = PairedImageDataset.from_folder(paired_root, layout="auto")
+    psnr = {name: [s["psnr"] for s in per_image_scores(load_model(folder / f"{name}.safetensors")[0], pairs, "y-matlab")]
+            for name in ("model_ema", "model")}
+    assert run["scores"]["pairs"] == pytest.approx(psnr["model_ema"], abs=1e-4)
+    assert psnr["model_ema"] != pytest.approx(psnr["model"], abs=1e-4)  # the raw weights score otherwise
+    logged = [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()]
+    assert [v for _, v in run["curve"]] == [r["val_ema_psnr"] for r in logged if "val_ema_psnr" in r and "train_seconds" in r]
 
 
 def test_an_interrupted_run_resumes_instead_of_restarting(tmp_path, paired_root):
