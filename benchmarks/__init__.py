@@ -8,10 +8,9 @@ express: ``metrics_speed`` (the metrics themselves), ``realism`` (synthetic agai
 ``defaults_speed`` (the installed ``memrestore restore`` command on a 12 MP file, per task),
 ``mgid_memory_usage`` (which memory items a suite's trained runs read) and ``package_default`` (the
 table that re-scores every default, and the deshadow default, made before suites could package one and
-not beaten by any deshadow suite yet). And one script whose suite is written but not yet run alone
-on the machine: ``equal_time`` (its 20-minute haze table -> ``equal_time_dehaze.yaml``; it also trains
-the deshadow default; its rain table is ``equal_time_derain.yaml``'s now). A script (or a task of one)
-goes when its suite's table replaces it in RESULTS.md.
+not beaten by any deshadow suite yet), with ``equal_time``, that default's training, which goes with it
+(its rain and haze tables are suites' now: ``equal_time_derain.yaml``, ``equal_time_dehaze.yaml``).
+A script (or a task of one) goes when a suite's table replaces it in RESULTS.md.
 ``presets/`` holds presets fitted for one suite only (a fold of a real set, e.g. ``raindrop-pair0.yaml``
 for ``transfer_raindrop.yaml``, ``gopro-left.yaml`` for ``transfer_deblur.yaml``), each with the
 command that fitted it in its suite's header; presets for users ship in ``memrestore/data/fitted_presets/``."""

@@ -1,22 +1,18 @@
-"""Models compared at an equal wall-clock training budget on test pairs they never saw: the two
-comparisons not yet re-run as suites (real haze, and the deshadow default's training).
+"""The deshadow default's training: models compared at an equal wall-clock training budget on test
+pairs they never saw (the one comparison of this kind not made by a suite; every other one is a
+``memrestore bench quality`` suite: ``benchmarks/suites/equal_time_derain.yaml``,
+``equal_time_dehaze.yaml`` and the ``default_TASK.yaml`` suites).
 
-    .venv/bin/python -m benchmarks.equal_time --task dehaze [--minutes 20] [--seeds 0] [--models ...]
+    .venv/bin/python -m benchmarks.equal_time --task deshadow --minutes 12 [--seeds 0] [--models ...]
 
-Every model trains through ``memrestore train``'s Trainer with one recipe (batch 4 x 96x96 crops,
-L1, AdamW lr 1e-3, 2 % warm-up then cosine to 1e-6) for the same training time: a short calibration
-run measures the model's steps/s alone on the machine, and the run is given that many steps for
---minutes (validation time excluded). Validation every 1/8 of the run gives the PSNR-versus-time
-curve. Data:
-
-* dehaze: synthetic haze (``--preset sots``, 2 renderings, pseudo-depth) on the clean photos;
-  scored on the 50 real SOTS-indoor pairs, RGB;
-* deshadow: no real shadow pairs exist here, so synthetic shadows on CBSD68 (2 renderings) train and
-  synthetic shadows on Kodak24 (photos never trained on) score, RGB.
-
-The rain comparison is ``benchmarks/suites/equal_time_derain.yaml`` now (``memrestore bench quality``),
-the raindrop, blur and time-lapse ones the default suites (``benchmarks/suites/default_TASK.yaml``);
-the haze one has its suite too (``equal_time_dehaze.yaml``), not yet run at this budget.
+``benchmarks.package_default --task deshadow`` trains the packaged deshadow default through this
+module; it goes when a deshadow suite beats that default (``benchmarks/suites/default_deshadow*.yaml``
+and ``deshadow_stability.yaml``). Every model trains through ``memrestore train``'s Trainer with one
+recipe (batch 4 x 96x96 crops, L1, AdamW lr 1e-3, 2 % warm-up then cosine to 1e-6) for the same
+training time: a short calibration run measures the model's steps/s alone on the machine, and the run
+is given that many steps for --minutes (validation time excluded). Validation every 1/8 of the run
+gives the PSNR-versus-time curve. No real shadow pairs exist here, so synthetic shadows on CBSD68 (2
+renderings) train and synthetic shadows on Kodak24 (photos never trained on) score, RGB.
 
 Results: mean +- std over seeds, and each model's paired difference to the reference models (per
 test image, same images; and per seed when there are several) with a 95 % t-interval. Finished runs
@@ -47,18 +43,15 @@ from memrestore.metrics import psnr_ssim
 from memrestore.tensors import chw_to_hwc
 
 COMMAND = ".venv/bin/python -m benchmarks.equal_time"
-REAL = SHARED / "real"
 MODELS = {
     "NAFNet-w16": ["model.name=nafnet", "model.width=16", "model.enc_blk_nums=[1, 1, 1, 8]"],
     "FastUNet + global context + hierarchical memory": ["model.name=fastunet", "model.global_context=true",
                                                          "model.memories={bottleneck: {kind: hierarchical}}"],
-    "FastUNet-GC (backbone)": ["model.name=fastunet", "model.global_context=true"],
 }
 REFERENCES = {  # model: the models its paired differences are taken against
-    "FastUNet-GC (backbone)": ["NAFNet-w16"],
-    "FastUNet + global context + hierarchical memory": ["NAFNet-w16", "FastUNet-GC (backbone)"],
+    "FastUNet + global context + hierarchical memory": ["NAFNet-w16"],
 }
-TASKS = ("dehaze", "deshadow")
+TASKS = ("deshadow",)
 RECIPE = ["data.train.patch_size=96", "data.train.batch_size=4", "train.losses=[{name: l1}]",
           "train.optimizer.name=adamw", "train.optimizer.lr=1e-3", "train.scheduler.name=cosine",
           "train.scheduler.min_lr=1e-6", "train.log_every=50", "train.samples=0"]
@@ -70,23 +63,17 @@ def prepare(task: str, work: Path) -> tuple[Path, Path, dict[str, Path], str]:
 
 
 def training_folder(task: str, work: Path) -> Path:
-    """The task's synthetic training pairs, rendered on first use."""
-    data = work / "data"
-    if task == "deshadow":
-        synthesize_pairs(SHARED / "clean" / "CBSD68", data / "train", "deshadow", None, 2, 0)
-    else:
-        synthesize_pairs(SHARED / "clean", data / "train", task, "sots", 2, 0)
-    return data / "train"
+    """The task's synthetic training pairs (shadows on CBSD68, 2 renderings), rendered on first use."""
+    synthesize_pairs(SHARED / "clean" / "CBSD68", work / "data" / "train", task, None, 2, 0)
+    return work / "data" / "train"
 
 
 def test_sets(task: str, work: Path) -> tuple[Path, dict[str, Path], str]:
-    """Curve (validation) set, final test sets and metric convention; renders only what is itself a
-    test set (deshadow's held-out synthetic shadows), never training data."""
-    data = work / "data"
-    if task == "deshadow":  # no real shadow pairs here: held-out synthetic shadows on photos never trained on
-        synthesize_pairs(SHARED / "clean" / "Kodak24", data / "kodak-test", "deshadow", None, 1, 1)
-        return data / "kodak-test", {"Kodak24-synthetic": data / "kodak-test"}, "rgb"
-    return REAL / "dehaze-SOTS-indoor", {"SOTS-indoor": REAL / "dehaze-SOTS-indoor"}, "rgb"
+    """Curve (validation) set, final test sets and metric convention: no real shadow pairs here, so
+    held-out synthetic shadows on photos never trained on (Kodak24, one rendering, seed 1)."""
+    test = work / "data" / "kodak-test"
+    synthesize_pairs(SHARED / "clean" / "Kodak24", test, task, None, 1, 1)
+    return test, {"Kodak24-synthetic": test}, "rgb"
 
 
 def test_set(root: Path) -> PairedImageDataset:
@@ -213,7 +200,7 @@ def run_folder(work: Path, model: str, seed: int) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--task", default="dehaze", choices=TASKS)
+    parser.add_argument("--task", default="deshadow", choices=TASKS)
     parser.add_argument("--minutes", type=float, default=20.0)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--ema", type=float, default=0.0, help="EMA decay of the scored weights (0: raw weights)")
