@@ -105,13 +105,10 @@ def run_one(model: str, seed: int, minutes: float, ema: float, train_root: Path,
                                     f"eval.convention={convention}"])
         trainer = Trainer(config, progress=True, overwrite=True)
         trainer.fit()
-    records = [json.loads(line) for line in (trainer.run_dir / "log.jsonl").read_text().splitlines()]
-    key = "val_ema_psnr" if ema > 0 else "val_psnr"  # the weights that are scored
-    curve = [[r["train_seconds"], r[key]] for r in records if key in r and "train_seconds" in r]
     result = {"model": model, "seed": seed, "ema": ema, "steps": iterations, "calibrated_steps_per_s": round(speed, 3),
               "train_seconds": trainer.summary["seconds"], "machine": machine(), "cpu_share": round(share.value, 2),
-              "curve": curve}
-    scored = trainer.ema.module if trainer.ema is not None else trainer.model
+              "curve": trainer.psnr_curve()}
+    scored = trainer.final_weights.module
     result["scores"] = {name: per_image_psnr(scored, root, convention) for name, root in tests.items()}
     if trainer.ema is not None:  # the raw weights too, to show what the average adds
         result["scores_raw"] = {name: per_image_psnr(trainer.model, root, convention) for name, root in tests.items()}

@@ -61,15 +61,14 @@ def mean_of(scores: list[dict[str, float]]) -> dict[str, float]:
     return {"pairs": len(scores), **{key: round(float(np.mean([s[key] for s in scores])), 3) for key in ("psnr", "ssim")}}
 
 
-def test_scores(model: torch.nn.Module, test: TestSet, work: Path,
-                options: InferenceOptions | None = None) -> list[dict[str, float]]:
-    """Per-image PSNR/SSIM of the model's restorations (with ``options``) over a test set's pairs."""
-    return per_image_scores(model, PairedImageDataset(named_pairs(test, work)), test.convention, options=options)
+def test_pairs(test: TestSet, work: Path) -> PairedImageDataset:
+    """A test set's pairs as a dataset (rendered or cropped under ``work`` where the set asks)."""
+    return PairedImageDataset(named_pairs(test, work))
 
 
 def mean_scores(model: torch.nn.Module, test: TestSet, work: Path) -> dict[str, float]:
     """Mean PSNR/SSIM of the model's restorations over a test set's pairs."""
-    return mean_of(test_scores(model, test, work))
+    return mean_of(per_image_scores(model, test_pairs(test, work), test.convention))
 
 
 def chosen_methods(suite: Suite, method: str | None, where: str) -> tuple[str, str]:
@@ -191,14 +190,15 @@ def score_card(checkpoint: Path, card: dict[str, Any], work: Path,
     rows = []
     for name, spec in card["tests"].items():
         test = from_dict(TestSet, spec, f"card test set {name}")
-        plain = test_scores(model, test, work)
+        dataset = test_pairs(test, work)
+        plain = per_image_scores(model, dataset, test.convention)
         measured, m = mean_of(plain), card["metrics"][name]
         row = {"test_set": name, "pairs": measured["pairs"], "convention": spec["convention"],
                "input_psnr": m["input_psnr"], "psnr": measured["psnr"], "ssim": measured["ssim"],
                "peer_psnr": m["peer_psnr"], "card_psnr": m["psnr"],
                "reproduced": abs(measured["psnr"] - m["psnr"]) <= TOLERANCE_DB}
         if options is not None:
-            other = test_scores(model, test, work, options)
+            other = per_image_scores(model, dataset, test.convention, options=options)
             mean = mean_of(other)
             row.update(options_psnr=mean["psnr"], options_ssim=mean["ssim"],
                        options_difference=interval([o["psnr"] - p["psnr"] for o, p in zip(other, plain)]))

@@ -266,14 +266,10 @@ def train_run(suite: Suite, method: str, seed: int, folders: dict[str, Path], ru
         resume = (run_dir / RESUME_FILE).is_file()
         trainer = Trainer(config, progress=True, resume=resume, overwrite=not resume)
         trainer.fit()
-    # with train.ema the averaged weights are the run's result: they are scored, stored and charted
-    model, weights, key = ((trainer.ema.module, "model_ema", "val_ema_psnr") if trainer.ema is not None
-                           else (trainer.model, "model", "val_psnr"))
-    records = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
-    curve = [[r["train_seconds"], r[key]] for r in records if key in r and "train_seconds" in r]
-    return model, {**state, "train_seconds": trainer.summary["seconds"], "machine": machine(),
-                   "cpu_share": round(share.value, 2), "curve": curve,
-                   "checkpoint": str(run_dir / f"{weights}.safetensors")}
+    final = trainer.final_weights  # with train.ema, the averaged weights are scored, stored and charted
+    return final.module, {**state, "train_seconds": trainer.summary["seconds"], "machine": machine(),
+                          "cpu_share": round(share.value, 2), "curve": trainer.psnr_curve(),
+                          "checkpoint": str(final.checkpoint)}
 
 
 def run_one(suite: Suite, method: str, seed: int, folders: dict[str, Path], tests: dict[str, list[Pair]], work: Path) -> dict:

@@ -17,13 +17,14 @@ finished run changes nothing. Training seconds accumulate over resumed sessions.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import math
 import os
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 import numpy as np
 import torch
@@ -52,6 +53,15 @@ from .state import load_state, rng_state, save_state, seed_everything, set_rng_s
 
 RESUME_FILE = "resume.safetensors"
 log = logging.getLogger("memrestore")
+
+
+class FinalWeights(NamedTuple):
+    """The weights a finished run stands for: the EMA average when ``train.ema`` is on, else the
+    trained ones; with their inference checkpoint and the validation PSNR key they are logged under."""
+
+    module: nn.Module
+    checkpoint: Path
+    psnr_key: str
 
 
 class Trainer:
@@ -163,6 +173,19 @@ class Trainer:
         """Training time of this run over all its sessions, validation excluded (what equal-time
         comparisons budget)."""
         return self.seconds_before + time.perf_counter() - self.session_start - self.validation_seconds
+
+    @property
+    def final_weights(self) -> FinalWeights:
+        """What to score, store and chart for this run (``model_ema`` when EMA is on, else ``model``)."""
+        if self.ema is not None:
+            return FinalWeights(self.ema.module, self.run_dir / "model_ema.safetensors", "val_ema_psnr")
+        return FinalWeights(self.model, self.run_dir / "model.safetensors", "val_psnr")
+
+    def psnr_curve(self) -> list[list[float]]:
+        """[training seconds, validation PSNR] of the final weights at every logged validation."""
+        key = self.final_weights.psnr_key
+        records = [json.loads(line) for line in (self.run_dir / "log.jsonl").read_text().splitlines()]
+        return [[r["train_seconds"], r[key]] for r in records if key in r and "train_seconds" in r]
 
     def save_checkpoint(self) -> None:
         """Write the resume state, then the inference checkpoint ``last`` (rank 0 only)."""

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from memrestore.bench.suite import load_suite, run_key
 from memrestore.api import load_model
+from memrestore.bench.suite import load_suite, run_key
 from memrestore.data.paired_dataset import PairedImageDataset
 from memrestore.engine.evaluate import per_image_scores
 from memrestore.errors import ConfigError
