@@ -7,8 +7,9 @@ express: ``metrics_speed`` (the metrics themselves), ``realism`` (synthetic agai
 ``timelapse_background`` (MGID's pseudo-clean target), ``blocks_speed`` (single layers, not models),
 ``defaults_speed`` (the installed ``memrestore restore`` command on a 12 MP file, per task),
 ``mgid_memory_usage`` (which memory items a suite's trained runs read) and ``package_default`` (the
-table that re-scores every default, and the deshadow default, made before suites could package one and
-not beaten by any deshadow suite yet), with ``equal_time``, that default's training, which goes with it
+deshadow default, made before suites could package one and not beaten by any deshadow suite yet;
+``memrestore models --check`` re-scores it with the others), with ``equal_time``, that default's
+training, which goes with it
 (its rain and haze tables are suites' now: ``equal_time_derain.yaml``, ``equal_time_dehaze.yaml``).
 A script (or a task of one) goes when a suite's table replaces it in RESULTS.md.
 ``presets/`` holds presets fitted for one suite only (a fold of a real set, e.g. ``raindrop-pair0.yaml``

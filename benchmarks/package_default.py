@@ -1,8 +1,6 @@
-"""The packaged defaults trained before `memrestore bench package` existed, and the table of every
-default's scores in RESULTS.md.
+"""The packaged default trained before `memrestore bench package` existed (deshadow).
 
     .venv/bin/python -m benchmarks.package_default --task deshadow   # train if needed, package, score
-    .venv/bin/python -m benchmarks.package_default --check           # re-score every packaged default
 
 New defaults are packaged from a suite (``memrestore bench package SUITE.yaml --task TASK``: the
 default and its peer trained side by side under the suite's budget; ``memrestore.bench.package``).
@@ -11,10 +9,8 @@ default and its peer trained side by side under the suite's budget; ``memrestore
 training (seed 0, the budget below), the fast memory network and its NAFNet-w16 peer one after the
 other for the same CPU time, the default's final weights stored as fp16 with a card written by
 ``memrestore.bench.package.write_card``; its card records its test set as a suite's card does (the
-held-out Kodak24 photos with synthetic shadows, rendered again from the card where needed). ``--check``
-scores every packaged default again on the test sets its card records, as ``memrestore models
---check`` does, fails if a card number is not reproduced, and writes the RESULTS table with the
-gains over the input and the peer."""
+held-out Kodak24 photos with synthetic shadows, rendered again from the card where needed), so
+``memrestore models --check`` re-scores it with the others."""
 
 from __future__ import annotations
 
@@ -30,7 +26,7 @@ from benchmarks import equal_time
 from memrestore.api import load_model
 from memrestore.checkpoint import save_checkpoint
 from memrestore.engine.evaluate import evaluate_model
-from memrestore.bench.package import score_card, shortfalls, write_card
+from memrestore.bench.package import shortfalls, write_card
 from memrestore.bench.suite import Synthesis, TestSet
 from memrestore.models.complexity import count_macs, count_parameters
 from memrestore.pretrained import FOLDER
@@ -103,45 +99,12 @@ def package(task: str, out: Path) -> dict:
     return card
 
 
-def check(out: Path) -> int:
-    """Score every packaged default again and write defaults.{json,md}; 1 when a card's number is not
-    reproduced."""
-    from benchmarks.report import write_report
-    from memrestore.pretrained import model_cards
-
-    rows, failures = [], 0
-    for task, card in model_cards().items():
-        minutes = {"train_minutes": card.data["training"]["train_minutes"],
-                   "peer": card.data["peer"]["method"]}
-        scored = score_card(card.checkpoint, card.data, Path("runs") / "bench" / "cards")
-        rows += [{"task": task, **row, **minutes} for row in scored]
-        failures += sum(not row["reproduced"] for row in scored)
-    lines = [f"`{COMMAND} --check` (the packaged fp16 weights re-scored; peers' PSNR from the cards; "
-             "each default and its peer trained for the same CPU time by the command its card names: "
-             f"`memrestore bench package` or `{COMMAND} --task deshadow`)", "",
-             "| task | test set (pairs, convention) | train min | input PSNR | default PSNR / SSIM | gain | "
-             "peer | peer PSNR | default - peer | card reproduced |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    lines += [f"| {r['task']} | {r['test_set']} ({r['pairs']}, {r['convention']}) | {r['train_minutes']} | "
-              f"{r['input_psnr']:.2f} | {r['psnr']:.2f} / {r['ssim']:.3f} | {r['psnr'] - r['input_psnr']:+.2f} | "
-              f"{r['peer']} | {r['peer_psnr']:.2f} | {r['psnr'] - r['peer_psnr']:+.2f} | "
-              f"{'yes' if r['reproduced'] else 'NO'} |" for r in rows]
-    write_report(out, "defaults", {"command": f"{COMMAND} --check", "rows": rows}, lines)
-    print("\n".join(lines))
-    return 1 if failures else 0
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--task", choices=list(MINUTES), help="train (if needed), package and score this default")
-    parser.add_argument("--check", action="store_true", help="re-score every packaged default against its card")
-    parser.add_argument("--out", default="benchmarks/results",
-                        help="where the equal-time results are kept and --check writes defaults.{json,md}")
+    parser.add_argument("--task", choices=list(MINUTES), required=True,
+                        help="train (if needed), package and score this default")
+    parser.add_argument("--out", default="benchmarks/results", help="where the equal-time results are kept")
     args = parser.parse_args()
-    if args.check:
-        return check(Path(args.out))
-    if not args.task:
-        parser.error("give --task TASK or --check")
     package(args.task, Path(args.out))
     print((FOLDER / f"{args.task}.md").read_text(encoding="utf-8"))
     return 0

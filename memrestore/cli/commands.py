@@ -45,8 +45,9 @@ def run_models(args: argparse.Namespace) -> int:
     from ..metrics.table import format_table
     from ..pretrained import TASKS, model_cards, models_folder
 
-    if args.local_pooling and not args.check:  # checked before anything is read or printed
-        raise ConfigError("--local-pooling scores the defaults, so it needs --check")
+    for flag, given in (("--local-pooling", args.local_pooling), ("--markdown", args.markdown)):
+        if given and not args.check:  # checked before anything is read or printed
+            raise ConfigError(f"{flag} shapes the re-scoring of the defaults, so it needs --check")
     cards = model_cards()
     def db(metrics: dict, key: str) -> str:  # a lab's own card may lack a number
         return f"{metrics[key]:.2f}" if isinstance(metrics.get(key), (int, float)) else "?"
@@ -59,19 +60,22 @@ def run_models(args: argparse.Namespace) -> int:
                            for name, m in card.metrics.items()) if card else "-"
         rows.append([task, card.summary if card else "not packaged yet", scores])
     print(f"packaged models in {models_folder()}:")
-    print(format_table(["task", "model", "real test sets"], rows))
-    return check_models(cards, args.local_pooling) if args.check else 0
+    print(format_table(["task", "model", "real test sets"], rows, args.markdown))
+    return check_models(cards, args.local_pooling, args.markdown) if args.check else 0
 
 
-def check_models(cards: dict, local_pooling: int | None = None) -> int:
-    """Every card's numbers re-measured from its packaged weights on the test sets it records; with
-    ``local_pooling``, also restoring with test-time local pooling, beside the plain restoration."""
+def check_models(cards: dict, local_pooling: int | None = None, markdown: bool = False) -> int:
+    """Every card's numbers re-measured from its packaged weights on the test sets it records, beside
+    the input's and the card's peer's (trained by the same recipe for the same CPU time; RESULTS.md's
+    table of the defaults); with ``local_pooling``, also restoring with test-time local pooling,
+    beside the plain restoration. ``markdown`` prints the table as Markdown."""
     from ..bench.package import score_card
     from ..inference import InferenceOptions
     from ..metrics.table import format_table
 
     options = InferenceOptions(local_pooling=local_pooling) if local_pooling else None
-    header = ["task", "test set", "input PSNR", "card PSNR", "measured PSNR / SSIM", "reproduced"]
+    header = ["task", "test set (pairs, convention)", "train min", "input PSNR", "card PSNR", "measured PSNR / SSIM",
+              "gain", "peer", "peer PSNR", "default - peer", "reproduced"]
     if options:
         header += [f"local pooling {local_pooling}: PSNR / SSIM", "difference [95% CI] (pairs)"]
     rows, failures = [], 0
@@ -81,13 +85,17 @@ def check_models(cards: dict, local_pooling: int | None = None) -> int:
             continue
         for row in score_card(card.checkpoint, card.data, Path("runs") / "bench" / "cards", options):
             failures += not row["reproduced"]
-            rows.append([task, f"{row['test_set']} ({row['pairs']}, {row['convention']})", f"{row['input_psnr']:.2f}",
-                         f"{row['card_psnr']:.2f}", f"{row['psnr']:.2f} / {row['ssim']:.3f}",
+            rows.append([task, f"{row['test_set']} ({row['pairs']}, {row['convention']})",
+                         f"{card.data.get('training', {}).get('train_minutes', '?')}", f"{row['input_psnr']:.2f}",
+                         f"{row['card_psnr']:.2f}",
+                         f"{row['psnr']:.2f} / {row['ssim']:.3f}", f"{row['psnr'] - row['input_psnr']:+.2f}",
+                         card.data.get("peer", {}).get("method", "?"), f"{row['peer_psnr']:.2f}",
+                         f"{row['psnr'] - row['peer_psnr']:+.2f}",
                          "yes" if row["reproduced"] else "NO"])
             if options:
                 rows[-1] += [f"{row['options_psnr']:.2f} / {row['options_ssim']:.3f}", row["options_difference"]]
     if rows:
-        print(format_table(header, rows))
+        print(format_table(header, rows, markdown))
     return 1 if failures else 0
 
 

@@ -94,6 +94,8 @@ def _add_models(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--local-pooling", type=POSITIVE, metavar="PX", help="with --check, also score each default "
                    "restoring with local pooling for PX-pixel training crops (96 for the packaged defaults; see "
                    "restore --local-pooling) and its per-image difference to the plain restoration")
+    p.add_argument("--markdown", action="store_true", help="with --check, print the table as Markdown "
+                   "(RESULTS.md's table of the defaults)")
 
 
 def _add_device_and_limits(p: argparse.ArgumentParser, memory_help: str) -> None:

@@ -42,12 +42,21 @@ def test_a_suite_model_is_packaged_with_a_card_that_models_check_reproduces(tmp_
     assert restored.shape == (24, 24, 3)
     checked = run_cli("models", "--check")
     assert checked.returncode == 0, checked.stderr
-    assert re.search(r"\nderain +pairs \(3, y-matlab\) +[\d.]+ +[\d.]+ +[\d.]+ / [\d.]+ +yes\n", checked.stdout), checked.stdout
+    # input, card, measured, gain over the input, the peer (the suite's baseline) and the difference to it
+    row = re.search(r"\nderain +pairs \(3, y-matlab\) +[\d.]+ +([\d.]+) +([\d.]+) +([\d.]+) / [\d.]+ +([+-][\d.]+) +"
+                    r"unet +([\d.]+) +([+-][\d.]+) +yes\n", checked.stdout)
+    assert row, checked.stdout
+    input_psnr, card_psnr, psnr, gain, peer_psnr, versus_peer = map(float, row.groups())
+    assert card_psnr == round(metrics["psnr"], 2) and peer_psnr == round(metrics["peer_psnr"], 2)
+    assert abs(gain - (psnr - input_psnr)) <= 0.011 and abs(versus_peer - (psnr - peer_psnr)) <= 0.011
+    markdown = run_cli("models", "--check", "--markdown")
+    assert markdown.returncode == 0 and "\n| derain | pairs (3, y-matlab) | 0.0 | " in markdown.stdout, markdown.stdout
     local = run_cli("models", "--check", "--local-pooling", "16")  # beside it, restored with test-time local pooling
     assert local.returncode == 0, local.stderr
     assert re.search(r" yes +[\d.]+ / [\d.]+ +[+-][\d.]+ \[[+-][\d.]+, [+-][\d.]+\] \(n=3\)\n", local.stdout), local.stdout
     alone = run_cli("models", "--local-pooling", "16")
-    assert alone.returncode == 2 and "--local-pooling scores the defaults, so it needs --check" in alone.stderr
+    assert alone.returncode == 2
+    assert "--local-pooling shapes the re-scoring of the defaults, so it needs --check" in alone.stderr
 
     baseline = run_cli("bench", "package", str(suite), "--task", "derain", "--method", "unet", "--out", str(tmp_path / "out"),
                        "--work", str(tmp_path / "work"))  # the baseline packaged: the other method is its peer
