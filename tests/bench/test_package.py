@@ -94,7 +94,10 @@ def test_a_task_without_real_pairs_is_packaged_and_checked_on_rendered_test_pair
     assert len(list((training / "mask").iterdir())) == len(list((training / "input").iterdir())) == 3
     checked = run_cli("models", "--check", cwd=tmp_path)  # the test set rendered again from the card, elsewhere
     assert checked.returncode == 0, checked.stderr
-    assert re.search(r"\ndeshadow +shadows \(3, rgb\) +[\d.]+ +[\d.]+ +[\d.]+ / [\d.]+ +yes\n", checked.stdout), checked.stdout
+    # train min, input, card, measured, gain, the peer (the suite's baseline), its PSNR and the difference to it
+    row = (r"\ndeshadow +shadows \(3, rgb\) +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+ / [\d.]+ +[+-][\d.]+ +"
+           r"unet +[\d.]+ +[+-][\d.]+ +yes\n")
+    assert re.search(row, checked.stdout), checked.stdout
 
 
 def test_package_refuses_a_missing_task_or_a_method_it_cannot_package_before_training(tmp_path, paired_root, monkeypatch):
