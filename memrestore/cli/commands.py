@@ -87,8 +87,8 @@ def check_models(cards: dict, local_pooling: int | None = None, markdown: bool =
             failures += not row["reproduced"]
             rows.append([task, f"{row['test_set']} ({row['pairs']}, {row['convention']})",
                          f"{card.data.get('training', {}).get('train_minutes', '?')}", f"{row['input_psnr']:.2f}",
-                         f"{row['card_psnr']:.2f}",
-                         f"{row['psnr']:.2f} / {row['ssim']:.3f}", f"{row['psnr'] - row['input_psnr']:+.2f}",
+                         f"{row['card_psnr']:.2f}", f"{row['psnr']:.2f} / {row['ssim']:.3f}",
+                         f"{row['psnr'] - row['input_psnr']:+.2f}",
                          card.data.get("peer", {}).get("method", "?"), f"{row['peer_psnr']:.2f}",
                          f"{row['psnr'] - row['peer_psnr']:+.2f}",
                          "yes" if row["reproduced"] else "NO"])

@@ -42,7 +42,8 @@ def test_a_suite_model_is_packaged_with_a_card_that_models_check_reproduces(tmp_
     assert restored.shape == (24, 24, 3)
     checked = run_cli("models", "--check")
     assert checked.returncode == 0, checked.stderr
-    # input, card, measured, gain over the input, the peer (the suite's baseline) and the difference to it
+    # after train min: input, card, measured, gain over the input, the peer (the suite's baseline), its PSNR
+    # and the difference to it
     row = re.search(r"\nderain +pairs \(3, y-matlab\) +[\d.]+ +([\d.]+) +([\d.]+) +([\d.]+) / [\d.]+ +([+-][\d.]+) +"
                     r"unet +([\d.]+) +([+-][\d.]+) +yes\n", checked.stdout)
     assert row, checked.stdout
