@@ -15,6 +15,13 @@ from tests.bench.test_bench import write_suite
 from tests.helpers import run_cli
 
 
+def checked_row(stdout: str, task: str, test_set: str, peer: str) -> re.Match | None:
+    """A reproduced row of `models --check`: after train min, the input, card and measured PSNR, the gain
+    over the input, the peer, its PSNR and the difference to it (the numbers as groups)."""
+    return re.search(rf"\n{task} +{re.escape(test_set)} +[\d.]+ +([\d.]+) +([\d.]+) +([\d.]+) / [\d.]+ +([+-][\d.]+) +"
+                     rf"{peer} +([\d.]+) +([+-][\d.]+) +yes\n", stdout)
+
+
 def test_a_suite_model_is_packaged_with_a_card_that_models_check_reproduces(tmp_path, paired_root, monkeypatch):
     models = tmp_path / "models"
     models.mkdir()
@@ -42,10 +49,7 @@ def test_a_suite_model_is_packaged_with_a_card_that_models_check_reproduces(tmp_
     assert restored.shape == (24, 24, 3)
     checked = run_cli("models", "--check")
     assert checked.returncode == 0, checked.stderr
-    # after train min: input, card, measured, gain over the input, the peer (the suite's baseline), its PSNR
-    # and the difference to it
-    row = re.search(r"\nderain +pairs \(3, y-matlab\) +[\d.]+ +([\d.]+) +([\d.]+) +([\d.]+) / [\d.]+ +([+-][\d.]+) +"
-                    r"unet +([\d.]+) +([+-][\d.]+) +yes\n", checked.stdout)
+    row = checked_row(checked.stdout, "derain", "pairs (3, y-matlab)", "unet")  # the peer: the suite's baseline
     assert row, checked.stdout
     input_psnr, card_psnr, psnr, gain, peer_psnr, versus_peer = map(float, row.groups())
     assert card_psnr == round(metrics["psnr"], 2) and peer_psnr == round(metrics["peer_psnr"], 2)
@@ -95,10 +99,7 @@ def test_a_task_without_real_pairs_is_packaged_and_checked_on_rendered_test_pair
     assert len(list((training / "mask").iterdir())) == len(list((training / "input").iterdir())) == 3
     checked = run_cli("models", "--check", cwd=tmp_path)  # the test set rendered again from the card, elsewhere
     assert checked.returncode == 0, checked.stderr
-    # train min, input, card, measured, gain, the peer (the suite's baseline), its PSNR and the difference to it
-    row = (r"\ndeshadow +shadows \(3, rgb\) +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+ / [\d.]+ +[+-][\d.]+ +"
-           r"unet +[\d.]+ +[+-][\d.]+ +yes\n")
-    assert re.search(row, checked.stdout), checked.stdout
+    assert checked_row(checked.stdout, "deshadow", "shadows (3, rgb)", "unet"), checked.stdout
 
 
 def test_package_refuses_a_missing_task_or_a_method_it_cannot_package_before_training(tmp_path, paired_root, monkeypatch):
