@@ -62,6 +62,9 @@ def test_a_suite_model_is_packaged_with_a_card_that_models_check_reproduces(tmp_
     alone = run_cli("models", "--local-pooling", "16")
     assert alone.returncode == 2
     assert "--local-pooling shapes the re-scoring of the defaults, so it needs --check" in alone.stderr
+    markdown_alone = run_cli("models", "--markdown")
+    assert markdown_alone.returncode == 2
+    assert "--markdown shapes the re-scoring of the defaults, so it needs --check" in markdown_alone.stderr
 
     baseline = run_cli("bench", "package", str(suite), "--task", "derain", "--method", "unet", "--out", str(tmp_path / "out"),
                        "--work", str(tmp_path / "work"))  # the baseline packaged: the other method is its peer
