@@ -113,7 +113,7 @@ def package(suite: Suite, suite_path: str, task: str, out: Path, work: Path, met
     params, spec = count_parameters(model), suite.methods[name]
     minutes = round(default["train_seconds"] / 60, 1)
     threads = default.get("threads") or torch.get_num_threads()
-    budget = f"{suite.budget.minutes:g} min" if suite.budget.minutes is not None else f"{suite.budget.steps} steps"
+    budget, peer_budget = budget_of(suite, name), budget_of(suite, peer)
     package_command = f"memrestore bench package {suite_path} --task {task}" + (f" --method '{name}'" if method else "")
     card = {
         "task": task,
@@ -125,8 +125,8 @@ def package(suite: Suite, suite_path: str, task: str, out: Path, work: Path, met
                      "steps": default["steps"], "train_minutes": minutes, "budget": budget,
                      "machine": f"{default.get('machine', 'this machine')}, fp32, {counted(threads, 'thread')}",
                      "suite": suite_path, "command": f"{command} && {package_command}"},
-        "peer": {"method": peer, "model": f"{peer}, same recipe, data and budget", "steps": peer_run["steps"],
-                 "train_minutes": round(peer_run["train_seconds"] / 60, 1)},
+        "peer": {"method": peer, "model": f"{peer}, same recipe, data and " + ("budget" if peer_budget == budget else "seed"),
+                 "budget": peer_budget, "steps": peer_run["steps"], "train_minutes": round(peer_run["train_seconds"] / 60, 1)},
         "metrics": metrics,
         "tests": {test_name: dataclasses.asdict(test) for test_name, test in suite.tests.items()},
         "limits": [*(limits or []), *synthetic_only(suite), *shortfalls(metrics)],
@@ -134,6 +134,13 @@ def package(suite: Suite, suite_path: str, task: str, out: Path, work: Path, met
     }
     write_card(folder, task, card)
     return card
+
+
+def budget_of(suite: Suite, method: str) -> str:
+    """A method's training budget in words: its own ``steps`` where it has them, else the suite's."""
+    if suite.methods[method].steps is not None:
+        return f"{suite.methods[method].steps} steps"
+    return f"{suite.budget.minutes:g} min" if suite.budget.minutes is not None else f"{suite.budget.steps} steps"
 
 
 def synthetic_only(suite: Suite) -> list[str]:
@@ -162,13 +169,14 @@ def write_card(folder: Path, task: str, card: dict[str, Any]) -> None:
             f"{m['psnr']:.2f} / {m['ssim']:.3f} | {m['peer_psnr']:.2f} |" for name, m in card["metrics"].items()]
     training = card["training"]
     budget = training.get("budget") or f"{training['budget_minutes']:g} min"
+    peer_budget = card["peer"].get("budget", budget)
     text = "\n".join([
         f"# memrestore default model: {task}", "", card["summary"] + ".", "",
         "## Architecture", "", "```json", json.dumps(card["architecture"], indent=2), "```", "",
         "## Training", "", f"- Data: {training['data']}.",
         f"- Recipe: {', '.join(training['recipe'])}; seed {training['seed']}.",
         f"- {training['steps']} steps in {training['train_minutes']} min on {training['machine']} "
-        f"(budget {budget}, the same for the peer).",
+        f"(budget {budget}, " + ("the same for the peer)." if peer_budget == budget else f"the peer's {peer_budget})."),
         f"- Command: `{training['command']}`", "",
         "## Metrics (packaged fp16 weights; test pairs never trained on)", "",
         "| test set | input PSNR / SSIM | this model PSNR / SSIM | peer PSNR |", "| --- | --- | --- | --- |",

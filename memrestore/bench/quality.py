@@ -82,9 +82,12 @@ def named_pairs(named: Source | TestSet, work: Path) -> list[Pair]:
 
 def _link(target: Path, link: Path) -> None:
     """``link`` -> ``target``; a link already there is kept when it points to the same file (runs
-    side by side make the same test folder at the same moment)."""
+    side by side make the same test folder at the same moment), and replaced when it points nowhere
+    (a work folder moved since it was linked)."""
     if link.exists():
         return
+    if link.is_symlink():
+        link.unlink()
     ensure_dir(link.parent)
     try:
         os.symlink(target.resolve(), link)
@@ -222,11 +225,14 @@ def ensure_budget(suite: Suite, method: str, seed: int, folders: dict[str, Path]
     """The run's step count, kept in ``budget.json``: an equal-time budget times the method's speed,
     the median of one calibration per seed (single calibrations of one small model read up to 40 %
     apart on this machine: 2.66-3.78 steps/s in ``benchmarks/results/mgid_timelapse_real.json``), so
-    every seed of a method trains the same steps; or the steps of the ``steps_of`` method's run."""
+    every seed of a method trains the same steps; or the method's own ``steps``; or the steps of the
+    ``steps_of`` method's run."""
     if (run_dir / "budget.json").is_file():
         return json.loads((run_dir / "budget.json").read_text())
     other, speeds = suite.methods[method].steps_of, []
-    if other:
+    if suite.methods[method].steps is not None:
+        steps, speed = suite.methods[method].steps, None
+    elif other:
         steps, speed = ensure_budget(suite, other, seed, folders, run_folder(suite, other, seed, work), work)["steps"], None
     elif suite.budget.minutes is not None:
         speeds = [calibrate(suite, method, folders, s, work) for s in suite.seeds]

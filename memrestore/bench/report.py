@@ -90,7 +90,7 @@ def interval(differences: list[float]) -> str:
     return f"{d.mean():+.2f} [{d.mean() - half:+.2f}, {d.mean() + half:+.2f}] (n={len(d)})"
 
 
-def plot_curves(runs: list[dict], methods: list[str], path: Path, title: str, key: str = "method") -> None:
+def plot_curves(runs: list[dict], methods: list[str], path: Path, title: str) -> None:
     """Validation PSNR against training minutes, one colour per method, one line per seed."""
     import matplotlib
 
@@ -99,7 +99,7 @@ def plot_curves(runs: list[dict], methods: list[str], path: Path, title: str, ke
 
     figure, axis = plt.subplots(figsize=(8, 4.5))
     for i, method in enumerate(methods):
-        for j, run in enumerate(r for r in runs if r[key] == method):
+        for j, run in enumerate(r for r in runs if r["method"] == method):
             if run["curve"]:
                 t, p = zip(*run["curve"])
                 axis.plot(np.array(t) / 60, p, marker="o", color=f"C{i}", alpha=0.9, label=method if j == 0 else None)
@@ -126,7 +126,9 @@ def quality_lines(suite: Any, runs: list[dict], inputs: dict[str, list[float]], 
     """The Markdown table (mean ± std over seeds) and the paired differences to the baseline."""
     budget = f"{suite.budget.minutes:g} min" if suite.budget.minutes is not None else f"{suite.budget.steps} steps"
     conventions = ", ".join(f"{name}: {t.convention}" for name, t in suite.tests.items())
-    lines = [f"`{command}` (suite {suite.name}: equal budget {budget} per run, seeds {suite.seeds}; {conventions})", "",
+    own = any(spec.steps is not None for spec in suite.methods.values())  # a replay: each run's own steps
+    budget = f"budget {budget} per run or a method's own steps" if own else f"equal budget {budget} per run"
+    lines = [f"`{command}` (suite {suite.name}: {budget}, seeds {suite.seeds}; {conventions})", "",
              "| method | seeds | steps | train min | " + " | ".join(f"{n} PSNR" for n in suite.tests) + " |",
              "| --- | --- | --- | --- | " + " | ".join("---" for _ in suite.tests) + " |",
              "| input | - | - | - | " + " | ".join(f"{np.mean(v):.2f}" for v in inputs.values()) + " |"]
@@ -153,12 +155,12 @@ def quality_lines(suite: Any, runs: list[dict], inputs: dict[str, list[float]], 
     return lines
 
 
-def difference_rows(runs: list[dict], tests: Iterable[str], method: str, reference: str, label: str,
-                    key: str = "method") -> list[str]:
-    """Markdown rows ``| label | test | per image | per seed |``: the runs whose ``key`` is ``method``
-    minus those whose ``key`` is ``reference``, paired by seed, on every test set: per image (seeds
-    pooled) and per seed, each with its 95 % interval. No rows when no seed has both."""
-    pairs = [(a, b) for a in runs for b in runs if a[key] == method and b[key] == reference and a["seed"] == b["seed"]]
+def difference_rows(runs: list[dict], tests: Iterable[str], method: str, reference: str, label: str) -> list[str]:
+    """Markdown rows ``| label | test | per image | per seed |``: the runs of ``method`` minus those of
+    ``reference``, paired by seed, on every test set: per image (seeds pooled) and per seed, each with
+    its 95 % interval. No rows when no seed has both."""
+    pairs = [(a, b) for a in runs for b in runs if a["method"] == method and b["method"] == reference
+             and a["seed"] == b["seed"]]
     rows = []
     for name in tests if pairs else []:
         per_image = [x - y for a, b in pairs for x, y in zip(a["scores"][name], b["scores"][name])]

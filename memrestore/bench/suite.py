@@ -105,7 +105,9 @@ class Method:
     """A training recipe (a shipped name or a path; none: the defaults) plus overrides; ``train:
     false`` scores the model as built (a learning-free baseline such as ``dark_channel_prior``).
     ``steps_of``: train as many steps as that method's run of the same seed instead of the suite's
-    budget (an equal-steps control inside an equal-time suite); ``versus``: methods to take paired
+    budget (an equal-steps control inside an equal-time suite); ``steps``: train exactly this many
+    steps instead (a run replayed as it was first trained, such as a packaged default and a peer that
+    each had their own calibrated budget); ``versus``: methods to take paired
     differences against besides the suite's baseline; ``data``: training sources of this method
     instead of the suite's ``train`` (a comparison of training sets: the same model on synthetic,
     real or mixed pairs)."""
@@ -114,6 +116,7 @@ class Method:
     set: list[str] = field(default_factory=list)
     train: bool = True
     steps_of: Optional[str] = None
+    steps: Optional[int] = None
     versus: list[str] = field(default_factory=list)
     data: list[Source] = field(default_factory=list)
 
@@ -188,6 +191,8 @@ def load_suite(path: str | Path, purpose: str = "quality") -> Suite:
         for other in [method.steps_of, *method.versus] if method.steps_of else method.versus:
             if other not in suite.methods or other == name:
                 raise ConfigError(f"{path}.methods.{name}: {other!r} is not another method ({', '.join(suite.methods)})")
+        if method.steps is not None and (method.steps < 1 or method.steps_of or not method.train):
+            raise ConfigError(f"{path}.methods.{name}: steps needs a positive count, on a trained method without steps_of")
         if method.steps_of and (suite.methods[method.steps_of].steps_of or not suite.methods[method.steps_of].train):
             raise ConfigError(f"{path}.methods.{name}: steps_of {method.steps_of!r} names a method without a budget of its own")
         config = method_config(suite, name, "checked-at-load", seed=suite.seeds[0])  # every option checked before work
@@ -235,6 +240,7 @@ def run_key(suite: Suite, method: str, seed: int) -> str:
     identity = {"recipe": spec.recipe, "set": spec.set, "train_it": spec.train, "shared": suite.recipe, "seed": seed,
                 "budget": [suite.budget.minutes, suite.budget.steps], "train": [source_identity(s) for s in suite.sources(method)],
                 "checkpoints": suite.checkpoints, **({"jobs": suite.jobs} if suite.jobs > 1 else {}),
-                **({"steps_of": run_key(suite, spec.steps_of, seed)} if spec.steps_of else {})}
+                **({"steps_of": run_key(suite, spec.steps_of, seed)} if spec.steps_of else {}),
+                **({"steps": spec.steps} if spec.steps is not None else {})}
     return digest(identity)
 

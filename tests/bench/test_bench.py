@@ -89,6 +89,19 @@ def test_an_equal_steps_control_trains_the_steps_of_another_method(tmp_path, pai
     assert "Further paired differences" in markdown and "| fast - unet | pairs |" in markdown
 
 
+def test_a_method_with_its_own_steps_trains_them_inside_an_equal_time_suite(tmp_path, paired_root):
+    path = write_suite(tmp_path, paired_root, budget={"minutes": 0.05},
+                       methods={"unet": {"set": TINY_UNET}, "fast": {"set": TINY_FAST, "steps": 3}})
+    done = bench(path, tmp_path)
+    assert done.returncode == 0, done.stderr
+    runs = {r["method"]: r for r in json.loads((tmp_path / "out" / "tiny.json").read_text())["runs"]}
+    assert runs["fast"]["steps"] == 3 and runs["fast"]["calibrated_steps_per_s"] is None
+    assert runs["unet"]["calibrated_steps_per_s"] > 0
+    suite = load_suite(path)
+    suite.methods["fast"].steps = 5
+    assert run_key(suite, "fast", 0) != run_key(load_suite(path), "fast", 0)  # new steps: a new run
+
+
 def test_a_refitted_preset_file_is_new_training_data(tmp_path, paired_root):
     preset = tmp_path / "mine.yaml"
     synth = {"synth": {"clean": str(paired_root / "target"), "task": "derain", "preset": str(preset)}}
@@ -227,6 +240,9 @@ def test_a_timelapse_suite_trains_on_repeated_scenes_and_scores_held_out_scenes(
     ({"methods": {"unet": {"set": TINY_UNET, "versus": ["nafnet"]}}}, "methods.unet: 'nafnet' is not another method"),
     ({"methods": {"unet": {"set": TINY_UNET}, "a": {"set": TINY_UNET, "steps_of": "unet"},
                   "b": {"set": TINY_UNET, "steps_of": "a"}}}, "methods.b: steps_of 'a' names a method without a budget"),
+    ({"methods": {"unet": {"set": TINY_UNET, "steps": 0}}}, "methods.unet: steps needs a positive count"),
+    ({"methods": {"unet": {"set": TINY_UNET}, "a": {"set": TINY_UNET, "steps": 3, "steps_of": "unet"}}},
+     "methods.a: steps needs a positive count, on a trained method without steps_of"),
 ])
 def test_a_bad_suite_is_one_line_before_any_work(tmp_path, paired_root, changes, message):
     path = write_suite(tmp_path, paired_root, **changes)
@@ -416,3 +432,14 @@ def test_a_link_made_by_a_run_side_by_side_is_kept(tmp_path, monkeypatch):
     _link(target, link)
     with pytest.raises(FileExistsError):
         _link(other, link)
+
+
+def test_a_link_left_pointing_nowhere_by_a_moved_work_folder_is_made_again(tmp_path):
+    from memrestore.bench.quality import _link
+
+    moved, target, link = tmp_path / "old.png", tmp_path / "new.png", tmp_path / "tests" / "a.png"
+    moved.write_bytes(b"a")
+    _link(moved, link)
+    moved.rename(target)  # the folder that held the link's target was moved
+    _link(target, link)
+    assert link.resolve() == target.resolve() and link.read_bytes() == b"a"

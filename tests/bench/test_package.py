@@ -11,7 +11,7 @@ import numpy as np
 
 import memrestore
 from memrestore.bench.package import shortfalls
-from tests.bench.test_bench import write_suite
+from tests.bench.test_bench import TINY_FAST, TINY_UNET, write_suite
 from tests.helpers import run_cli
 
 
@@ -89,12 +89,16 @@ def test_a_task_without_real_pairs_is_packaged_and_checked_on_rendered_test_pair
     suite = write_suite(tmp_path, paired_root, train=[{"synth": shadows}],
                         recipe=["data.train.patch_size=32", "data.train.batch_size=2", "data.train.mask_dir=mask",
                                 "data.train.mask_focus=0.5"],  # crops centred on the rendered shadows' masks
-                        tests={"shadows": {"synth": {**shadows, "seed": 1}, "convention": "rgb"}})
+                        tests={"shadows": {"synth": {**shadows, "seed": 1}, "convention": "rgb"}},
+                        methods={"unet": {"set": TINY_UNET}, "fast": {"set": TINY_FAST, "steps": 3}})  # a replayed run's own steps
     done = run_cli("bench", "package", str(suite), "--task", "deshadow", "--out", str(tmp_path / "out"),
                    "--work", str(tmp_path / "work"))
     assert done.returncode == 0, done.stderr
     card = json.loads((models / "deshadow.json").read_text())
     assert card["metrics"]["shadows"]["pairs"] == 3 and card["tests"]["shadows"]["synth"]["seed"] == 1
+    assert (card["training"]["steps"], card["training"]["budget"], card["peer"]["budget"]) == (3, "3 steps", "4 steps")
+    assert card["peer"]["model"] == "unet, same recipe, data and seed"
+    assert "(budget 3 steps, the peer's 4 steps)." in (models / "deshadow.md").read_text()
     assert card["limits"][0].startswith("Scored on synthetic pairs only (shadows: synthetic deshadow (preset default, 1 rendering)")
     rendered = sorted((tmp_path / "work").glob("synth-deshadow-default-*"))
     assert len(rendered) == 2  # the training renderings (seed 0) and the test renderings (seed 1) apart
