@@ -140,7 +140,7 @@ def budget_of(suite: Suite, method: str) -> str:
     """A method's training budget in words: its own ``steps`` where it has them, else the suite's."""
     if suite.methods[method].steps is not None:
         return f"{suite.methods[method].steps} steps"
-    return f"{suite.budget.minutes:g} min" if suite.budget.minutes is not None else f"{suite.budget.steps} steps"
+    return suite.budget.words()
 
 
 def synthetic_only(suite: Suite) -> list[str]:
@@ -168,8 +168,8 @@ def write_card(folder: Path, task: str, card: dict[str, Any]) -> None:
     rows = [f"| {name} ({counted(m['pairs'], 'pair')}, {m['convention']}) | {m['input_psnr']:.2f} / {m['input_ssim']:.3f} | "
             f"{m['psnr']:.2f} / {m['ssim']:.3f} | {m['peer_psnr']:.2f} |" for name, m in card["metrics"].items()]
     training = card["training"]
-    budget = training.get("budget") or f"{training['budget_minutes']:g} min"
-    peer_budget = card["peer"].get("budget", budget)
+    budget = training["budget"]
+    peer_budget = card["peer"].get("budget", budget)  # cards written before methods had their own steps: the same
     text = "\n".join([
         f"# memrestore default model: {task}", "", card["summary"] + ".", "",
         "## Architecture", "", "```json", json.dumps(card["architecture"], indent=2), "```", "",

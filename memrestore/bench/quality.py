@@ -86,7 +86,7 @@ def _link(target: Path, link: Path) -> None:
     (a work folder moved since it was linked)."""
     if link.exists():
         return
-    if link.is_symlink():
+    if link.is_symlink() and not os.path.exists(link):  # dangling: its target is gone
         link.unlink()
     ensure_dir(link.parent)
     try:

@@ -124,10 +124,10 @@ def zoomed(image: np.ndarray, fraction: float = 0.25) -> np.ndarray:
 
 def quality_lines(suite: Any, runs: list[dict], inputs: dict[str, list[float]], command: str) -> list[str]:
     """The Markdown table (mean ± std over seeds) and the paired differences to the baseline."""
-    budget = f"{suite.budget.minutes:g} min" if suite.budget.minutes is not None else f"{suite.budget.steps} steps"
     conventions = ", ".join(f"{name}: {t.convention}" for name, t in suite.tests.items())
     own = any(spec.steps is not None for spec in suite.methods.values())  # a replay: each run's own steps
-    budget = f"budget {budget} per run or a method's own steps" if own else f"equal budget {budget} per run"
+    budget = (f"budget {suite.budget.words()} per run or a method's own steps" if own
+              else f"equal budget {suite.budget.words()} per run")
     lines = [f"`{command}` (suite {suite.name}: {budget}, seeds {suite.seeds}; {conventions})", "",
              "| method | seeds | steps | train min | " + " | ".join(f"{n} PSNR" for n in suite.tests) + " |",
              "| --- | --- | --- | --- | " + " | ".join("---" for _ in suite.tests) + " |",

@@ -51,6 +51,10 @@ class Budget:
     minutes: Optional[float] = None
     steps: Optional[int] = None
 
+    def words(self) -> str:
+        """The budget as reports and cards write it: ``20 min`` or ``400 steps``."""
+        return f"{self.minutes:g} min" if self.minutes is not None else f"{self.steps} steps"
+
 
 @dataclass
 class Synthesis:
