@@ -168,8 +168,7 @@ def write_card(folder: Path, task: str, card: dict[str, Any]) -> None:
     rows = [f"| {name} ({counted(m['pairs'], 'pair')}, {m['convention']}) | {m['input_psnr']:.2f} / {m['input_ssim']:.3f} | "
             f"{m['psnr']:.2f} / {m['ssim']:.3f} | {m['peer_psnr']:.2f} |" for name, m in card["metrics"].items()]
     training = card["training"]
-    budget = training["budget"]
-    peer_budget = card["peer"].get("budget", budget)  # cards written before methods had their own steps: the same
+    budget, peer_budget = training["budget"], card["peer"]["budget"]
     text = "\n".join([
         f"# memrestore default model: {task}", "", card["summary"] + ".", "",
         "## Architecture", "", "```json", json.dumps(card["architecture"], indent=2), "```", "",
