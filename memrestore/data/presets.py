@@ -102,6 +102,11 @@ def read_fitted(path: Path, task: str) -> dict:
         if key in document["ranges"] and document["ranges"][key] not in allowed:
             raise MemrestoreError(f"{path}: {key}: {document['ranges'][key]!r} is not one of "
                                   f"{', '.join(map(str, allowed))}")
+    for key in tool.counts & set(document["ranges"]):
+        value = document["ranges"][key]
+        if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) and v >= 1 for v in value)
+                and value[0] <= value[1]):
+            raise MemrestoreError(f"{path}: {key}: {value!r} is not [low, high] of whole numbers, 1 <= low <= high")
     return {key: tuple(value) if isinstance(value, list) else value for key, value in document["ranges"].items()}
 
 

@@ -40,7 +40,11 @@ def _shadow(clean, rng, ranges, depth):
 
 
 def _blur(clean, rng, ranges, depth):
-    return degrade.add_motion_blur(clean, rng, ranges=ranges)[0], None
+    if "grid" not in ranges:  # one kernel per photo
+        return degrade.add_motion_blur(clean, rng, ranges=ranges)[0], None
+    ranges = dict(ranges)
+    low, high = ranges.pop("grid")
+    return degrade.add_varying_motion_blur(clean, rng, int(rng.integers(low, high + 1)), ranges)[0], None
 
 
 def _haze(clean, rng, ranges, depth):

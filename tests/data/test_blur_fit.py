@@ -14,6 +14,8 @@ from memrestore.data.degrade.blur import BlurParams
 from memrestore.data.degrade.blur_fit import (FITTER, BlurEstimate, estimate_blur, estimate_kernel, fit_ranges,
                                               kernel_extent, renderer_length)
 from memrestore.data.presets import preset_ranges
+from memrestore.data.synth import render
+from memrestore.errors import MemrestoreError
 from memrestore.io import write_image
 
 from tests.helpers import run_cli
@@ -82,3 +84,27 @@ def test_fit_preset_writes_a_blur_preset_that_synth_renders(tmp_path):
     made = run_cli("synth", "--task", "deblur", "--clean", str(tmp_path / "clean"), "-o", str(tmp_path / "synth"),
                    "--preset", str(preset))
     assert made.returncode == 0, made.stderr
+
+
+def test_varying_blur_differs_from_tile_to_tile_as_real_blur_does():
+    """One kernel per photo reads the same length on every tile; an n x n grid of kernels spreads the
+    tiles' lengths, as GoPro's real blur does (its left half: 5.5 to 13.6 px)."""
+    clean = photo()
+    ranges = {"length": (4.0, 24.0), "linear": False}
+    one = degrade.add_motion_blur(clean, np.random.default_rng(0), ranges=ranges)[0]
+    grid = degrade.add_varying_motion_blur(clean, np.random.default_rng(0), 3, ranges)[0]
+    single, varying = (estimate_blur(np.round(image * 255) / 255, clean) for image in (one, grid))
+    assert single.length_high / single.length_low < 1.05 and varying.length_high / varying.length_low > 1.3
+
+
+def test_grid_preset_renders_varying_blur_and_bad_grids_fail_in_one_line(tmp_path):
+    preset = tmp_path / "varying.yaml"
+    preset.write_text(yaml.safe_dump({"task": "deblur", "ranges": {"grid": [2, 3], "length": [4.0, 12.0]}}))
+    assert preset_ranges("deblur", str(preset))["grid"] == (2, 3)
+    clean = photo()[:128, :128]
+    made = render("deblur", clean, np.random.default_rng(0), str(preset))[0]
+    assert made.shape == clean.shape and not np.allclose(made, clean, atol=0.01)
+    for bad in ([0, 2], [3, 2], [1.5, 2], [2]):
+        preset.write_text(yaml.safe_dump({"task": "deblur", "ranges": {"grid": bad}}))
+        with pytest.raises(MemrestoreError, match=r"varying.yaml: grid: .* is not \[low, high\] of whole numbers"):
+            preset_ranges("deblur", str(preset))

@@ -152,3 +152,23 @@ def test_synth_timelapse_depth_and_frame_averaging(tmp_path, rng, capsys):
     capsys.readouterr()
     assert main(["synth", "--task", "dehaze", "--depth", str(tmp_path), "--clean", str(tmp_path / "clean"), "-o", str(tmp_path / "bad")]) == 2
     assert "f1.png: no depth file" in capsys.readouterr().err
+
+
+def test_varying_blur_blends_anchor_kernels_and_one_anchor_is_the_plain_renderer(rng):
+    clean = smooth_image(rng, 64, 96)
+    ranges = {"length": (6.0, 14.0), "noise": (0.0, 0.01)}
+    plain, kernel = degrade.add_motion_blur(clean, np.random.default_rng(5), ranges=ranges)
+    one, kernels = degrade.add_varying_motion_blur(clean, np.random.default_rng(5), 1, ranges)
+    assert np.array_equal(plain, one) and np.array_equal(kernels[0, 0], kernel)  # same draws, same image
+    for length in (7, 64, 96):
+        for cells in (1, 2, 4):
+            weights = degrade.blur.anchor_weights(length, cells)
+            assert weights.shape == (cells, length) and np.allclose(weights.sum(axis=0), 1.0) and weights.min() >= 0
+    noiseless = {"length": (6.0, 14.0), "noise": (0.0, 0.0)}
+    varying, kernels = degrade.add_varying_motion_blur(clean, np.random.default_rng(6), 2, noiseless)
+    assert kernels.shape[:2] == (2, 2) and np.allclose(kernels.sum(axis=(2, 3)), 1.0, atol=1e-5)
+    corner = apply_kernel(clean, kernels[0, 0])  # before the first anchors' centres only their kernel applies
+    assert np.allclose(varying[:16, :24], corner[:16, :24], atol=1e-5)
+    assert not np.allclose(varying[-16:, -24:], corner[-16:, -24:], atol=1e-3)
+    with pytest.raises(ValueError, match="at least 1"):
+        degrade.add_varying_motion_blur(clean, rng, 0)

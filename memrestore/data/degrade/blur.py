@@ -11,6 +11,12 @@ does (Nah et al., CVPR 2017, average consecutive sharp frames; their ``blur_gamm
 linear light). ``blur`` is the version MPRNet and most later deblurring work train and test on
 (MPRNet issue #75, DeepRFT issue #46), and its pairs keep the mean brightness, whereas linear-light blur
 brightens an sRGB photo by about 2 grey levels on average. ``average_frames`` renders GoPro's own recipe.
+
+Real blur changes across a photo (a rotating camera, objects moving on their own): GoPro's kernels differ
+several-fold in length from tile to tile (``blur_fit``). ``add_varying_motion_blur`` draws an n x n grid
+of kernels, each from its own trajectory and length, and gives every pixel the bilinear interpolation of
+its four nearest anchors' kernels, computed as the interpolation of the photo blurred by each kernel
+(Nagy & O'Leary, "Restoring images degraded by spatially variant blur", SIAM J. Sci. Comput. 1998).
 """
 
 from __future__ import annotations
@@ -100,6 +106,40 @@ def add_motion_blur(clean: np.ndarray, rng: np.random.Generator, params: BlurPar
     if params.noise > 0:
         blurred = blurred + rng.normal(0.0, params.noise, blurred.shape).astype(np.float32)
     return np.clip(blurred, 0.0, 1.0).astype(np.float32), kernel
+
+
+def add_varying_motion_blur(clean: np.ndarray, rng: np.random.Generator, cells: int,
+                            ranges: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Blur that varies across the photo: ``cells`` x ``cells`` anchor kernels (each with parameters
+    drawn from ``ranges``; noise and domain from the first) blended bilinearly between anchor centres.
+    Returns the blurred image and the kernels, ``cells`` x ``cells`` x S x S (centred, zero-padded to
+    the largest size S)."""
+    if cells < 1:
+        raise ValueError(f"cells must be at least 1, got {cells}")
+    params = [sample_blur_params(rng, **(ranges or {})) for _ in range(cells * cells)]
+    kernels = [trajectory_kernel(shake_trajectory(rng, p.length, anxiety=p.anxiety), p.size) for p in params]
+    height, width = clean.shape[:2]
+    rows, cols = anchor_weights(height, cells), anchor_weights(width, cells)
+    blurred = np.zeros(clean.shape, np.float32)
+    for index, kernel in enumerate(kernels):
+        weight = np.outer(rows[index // cells], cols[index % cells])[..., None]
+        blurred += weight * apply_kernel(clean, kernel, params[0].linear)
+    if params[0].noise > 0:
+        blurred = blurred + rng.normal(0.0, params[0].noise, blurred.shape).astype(np.float32)
+    size = max(p.size for p in params)
+    padded = np.stack([np.pad(k, (size - k.shape[0]) // 2) for k in kernels]).reshape(cells, cells, size, size)
+    return np.clip(blurred, 0.0, 1.0).astype(np.float32), padded
+
+
+def anchor_weights(length: int, cells: int) -> np.ndarray:
+    """``cells`` x ``length`` tent weights along one axis, one per anchor at its cell's centre, summing
+    to 1 at every pixel (constant beyond the first and last centres)."""
+    centres = (np.arange(cells) + 0.5) * length / cells
+    position = np.clip(np.arange(length) + 0.5, centres[0], centres[-1])
+    if cells == 1:
+        return np.ones((1, length), np.float32)
+    spacing = centres[1] - centres[0]
+    return np.clip(1.0 - np.abs(position[None, :] - centres[:, None]) / spacing, 0.0, 1.0).astype(np.float32)
 
 
 def average_frames(frames: Sequence[np.ndarray], linear: bool = True) -> np.ndarray:

@@ -195,6 +195,6 @@ def _preview(blurred: np.ndarray, sharp: np.ndarray, estimate: BlurEstimate) -> 
     return tuple(np.repeat(np.concatenate(row, axis=1)[..., None], 3, axis=2) for row in (real, rendered))
 
 
-FITTER = Fitter(what="motion blur", range_keys=frozenset({"length", "noise", "linear"}), estimate=estimate_blur,
+FITTER = Fitter(what="motion blur", range_keys=frozenset({"length", "noise", "linear", "grid"}), estimate=estimate_blur,
                 left_out=_left_out, fit_ranges=fit_ranges, preview=_preview, preview_rows=("real kernels", "rendered"),
-                choices={"linear": (True, False)})
+                choices={"linear": (True, False)}, counts=frozenset({"grid"}))
