@@ -223,10 +223,10 @@ def calibrate(suite: Suite, method: str, folders: dict[str, Path], seed: int, wo
 
 def ensure_budget(suite: Suite, method: str, seed: int, folders: dict[str, Path], run_dir: Path, work: Path) -> dict:
     """The run's step count, kept in ``budget.json``: an equal-time budget times the method's speed,
-    the median of one calibration per seed (single calibrations of one small model read up to 40 %
-    apart on this machine: 2.66-3.78 steps/s in ``benchmarks/results/mgid_timelapse_real.json``), so
-    every seed of a method trains the same steps; or the method's own ``steps``; or the steps of the
-    ``steps_of`` method's run."""
+    the median of one calibration per seed, or per each of the budget's first ``calibrated_seeds``
+    (single calibrations of one small model read up to 40 % apart on this machine: 2.66-3.78 steps/s
+    in ``benchmarks/results/mgid_timelapse_real.json``), so every seed of a method trains the same
+    steps; or the method's own ``steps``; or the steps of the ``steps_of`` method's run."""
     if (run_dir / "budget.json").is_file():
         return json.loads((run_dir / "budget.json").read_text())
     other, speeds = suite.methods[method].steps_of, []
@@ -235,7 +235,7 @@ def ensure_budget(suite: Suite, method: str, seed: int, folders: dict[str, Path]
     elif other:
         steps, speed = ensure_budget(suite, other, seed, folders, run_folder(suite, other, seed, work), work)["steps"], None
     elif suite.budget.minutes is not None:
-        speeds = [calibrate(suite, method, folders, s, work) for s in suite.seeds]
+        speeds = [calibrate(suite, method, folders, s, work) for s in suite.seeds[:suite.budget.calibrated_seeds]]
         speed = float(np.median(speeds))
         steps = max(10, int(suite.budget.minutes * 60 * speed))
     else:

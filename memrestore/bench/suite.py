@@ -46,10 +46,13 @@ from ..recipes import load_config
 
 @dataclass
 class Budget:
-    """Exactly one of ``minutes`` (training time, validation excluded) or ``steps``."""
+    """Exactly one of ``minutes`` (training time, validation excluded) or ``steps``. ``calibrated_seeds``:
+    an equal-time budget is a method's median speed over calibrations on its first this many seeds
+    (default every seed; 1 saves the calibrations of a method whose speed barely varies between seeds)."""
 
     minutes: Optional[float] = None
     steps: Optional[int] = None
+    calibrated_seeds: Optional[int] = None
 
     def words(self) -> str:
         """The budget as reports and cards write it: ``20 min`` or ``400 steps``."""
@@ -165,6 +168,10 @@ def load_suite(path: str | Path, purpose: str = "quality") -> Suite:
         raise ConfigError(f"{path}: a quality suite needs tests and train sources (this one only serves bench speed)")
     if purpose == "quality" and (suite.budget.minutes is None) == (suite.budget.steps is None):
         raise ConfigError(f"{path}: budget needs exactly one of minutes or steps, got {suite.budget}")
+    if suite.budget.calibrated_seeds is not None and not (suite.budget.minutes is not None
+                                                          and 1 <= suite.budget.calibrated_seeds <= len(suite.seeds)):
+        raise ConfigError(f"{path}: budget.calibrated_seeds needs minutes and a number from 1 to the "
+                          f"{len(suite.seeds)} seeds, got {suite.budget.calibrated_seeds}")
     if suite.baseline is not None and suite.baseline not in suite.methods:
         raise ConfigError(f"{path}: baseline {suite.baseline!r} is not one of the methods ({', '.join(suite.methods)})")
     if suite.curve is not None and suite.curve not in suite.tests:
@@ -244,6 +251,7 @@ def run_key(suite: Suite, method: str, seed: int) -> str:
     identity = {"recipe": spec.recipe, "set": spec.set, "train_it": spec.train, "shared": suite.recipe, "seed": seed,
                 "budget": [suite.budget.minutes, suite.budget.steps], "train": [source_identity(s) for s in suite.sources(method)],
                 "checkpoints": suite.checkpoints, **({"jobs": suite.jobs} if suite.jobs > 1 else {}),
+                **({"calibrated_seeds": suite.budget.calibrated_seeds} if suite.budget.calibrated_seeds else {}),
                 **({"steps_of": run_key(suite, spec.steps_of, seed)} if spec.steps_of else {}),
                 **({"steps": spec.steps} if spec.steps is not None else {})}
     return digest(identity)

@@ -4,6 +4,7 @@ refuses a bad suite before any work; `bench speed` measures the suite's models s
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 import yaml
 
 from memrestore.api import load_model
-from memrestore.bench.suite import load_suite, run_key
+from memrestore.bench.suite import Budget, load_suite, run_key
 from memrestore.data.paired_dataset import PairedImageDataset
 from memrestore.engine.evaluate import per_image_scores
 from memrestore.errors import ConfigError
@@ -76,6 +77,18 @@ def test_an_equal_time_budget_is_calibrated_to_steps_by_the_median_over_seeds(tm
     assert all(r["calibrations"] == speeds and r["calibrated_steps_per_s"] == sorted(speeds)[1] for r in runs)
     assert all(r["steps"] == max(10, int(3 * sorted(speeds)[1])) for r in runs)  # every seed: the same steps
     assert all(0 < r["cpu_share"] <= 1.5 and "cores" in r["machine"] for r in runs)  # what the timing ran on, how alone
+
+
+def test_a_budget_may_be_calibrated_on_the_first_seeds_only(tmp_path, paired_root):
+    path = write_suite(tmp_path, paired_root, budget={"minutes": 0.05, "calibrated_seeds": 1}, seeds=[0, 1],
+                       methods={"unet": {"set": TINY_UNET}})
+    done = bench(path, tmp_path)
+    assert done.returncode == 0, done.stderr
+    runs = json.loads((tmp_path / "out" / "tiny.json").read_text())["runs"]
+    assert [len(r["calibrations"]) for r in runs] == [1, 1] and runs[0]["steps"] == runs[1]["steps"]
+    assert not list((tmp_path / "work").glob("unet-s1-*/calibration.json"))  # seed 1 was not calibrated
+    suite = load_suite(path)
+    assert run_key(suite, "unet", 0) != run_key(dataclasses.replace(suite, budget=Budget(minutes=0.05)), "unet", 0)
 
 
 def test_an_equal_steps_control_trains_the_steps_of_another_method(tmp_path, paired_root):
@@ -230,6 +243,8 @@ def test_a_timelapse_suite_trains_on_repeated_scenes_and_scores_held_out_scenes(
 
 @pytest.mark.parametrize("changes, message", [
     ({"budget": {"steps": 4, "minutes": 1}}, "budget needs exactly one of minutes or steps"),
+    ({"budget": {"minutes": 1, "calibrated_seeds": 2}}, "budget.calibrated_seeds needs minutes and a number from 1 to the 1 seeds"),
+    ({"budget": {"steps": 4, "calibrated_seeds": 1}}, "budget.calibrated_seeds needs minutes"),
     ({"baseline": "nafnet"}, "baseline 'nafnet' is not one of the methods"),
     ({"methods": {"unet": {"set": [*TINY_UNET, "model.widht=3"]}}}, "method 'unet': config: model: unknown key 'widht'"),
     ({"tests": {"pairs": {"root": "x", "convention": "psnr"}}}, "convention 'psnr' is not one of"),
