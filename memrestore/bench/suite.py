@@ -4,7 +4,8 @@ schema of ``config.py``); every method's training config is built and checked wh
 so a mistyped option fails before anything trains. Paths are relative to the working directory.
 
     name: derain-equal-time
-    budget: {minutes: 20}            # equal training time (calibrated to steps, 2 % warm-up), or {steps: N}
+    budget: {minutes: 20}            # equal training time (calibrated to steps, 2 % warm-up), or {steps: N};
+                                     # calibrated_seeds: 1 calibrates each method on the first seed only
     seeds: [0, 1, 2]
     recipe: [data.train.patch_size=96, train.losses=[{name: l1}]]   # overrides shared by every method
     train:                           # training pairs, merged into one folder
