@@ -9,7 +9,8 @@ from .timelapse import timelapse_sequence
 
 __all__ = [
     "BlurParams", "HazeParams", "LIGHT_RAIN", "RainParams", "RaindropParams", "ShadowParams", "add_haze",
-    "add_motion_blur", "add_rain", "add_varying_motion_blur", "add_raindrops", "add_shadow", "average_frames", "pseudo_depth",
+    "add_motion_blur", "add_rain", "add_raindrops", "add_shadow", "add_varying_motion_blur", "average_frames",
+    "pseudo_depth",
     "rain_layer", "sample_rain_params", "shake_trajectory", "streak_kernel", "streak_ranges", "timelapse_sequence",
     "trajectory_kernel",
 ]

@@ -134,10 +134,10 @@ def add_varying_motion_blur(clean: np.ndarray, rng: np.random.Generator, cells: 
 def anchor_weights(length: int, cells: int) -> np.ndarray:
     """``cells`` x ``length`` tent weights along one axis, one per anchor at its cell's centre, summing
     to 1 at every pixel (constant beyond the first and last centres)."""
-    centres = (np.arange(cells) + 0.5) * length / cells
-    position = np.clip(np.arange(length) + 0.5, centres[0], centres[-1])
     if cells == 1:
         return np.ones((1, length), np.float32)
+    centres = (np.arange(cells) + 0.5) * length / cells
+    position = np.clip(np.arange(length) + 0.5, centres[0], centres[-1])
     spacing = centres[1] - centres[0]
     return np.clip(1.0 - np.abs(position[None, :] - centres[:, None]) / spacing, 0.0, 1.0).astype(np.float32)
 
