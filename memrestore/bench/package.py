@@ -113,7 +113,7 @@ def package(suite: Suite, suite_path: str, task: str, out: Path, work: Path, met
     params, spec = count_parameters(model), suite.methods[name]
     minutes = round(default["train_seconds"] / 60, 1)
     threads = default.get("threads") or torch.get_num_threads()
-    budget, peer_budget = budget_of(suite, name), budget_of(suite, peer)
+    budget, peer_budget = suite.budget_words(name), suite.budget_words(peer)
     package_command = f"memrestore bench package {suite_path} --task {task}" + (f" --method '{name}'" if method else "")
     card = {
         "task": task,
@@ -134,13 +134,6 @@ def package(suite: Suite, suite_path: str, task: str, out: Path, work: Path, met
     }
     write_card(folder, task, card)
     return card
-
-
-def budget_of(suite: Suite, method: str) -> str:
-    """A method's training budget in words: its own ``steps`` where it has them, else the suite's."""
-    if suite.methods[method].steps is not None:
-        return f"{suite.methods[method].steps} steps"
-    return suite.budget.words()
 
 
 def synthetic_only(suite: Suite) -> list[str]:

@@ -151,6 +151,11 @@ class Suite:
         """The training sources of ``method``: its own ``data``, else the suite's ``train``."""
         return self.methods[method].data or self.train
 
+    def budget_words(self, method: str) -> str:
+        """A method's training budget in words: its own ``steps`` where it has them, else the suite's."""
+        steps = self.methods[method].steps
+        return Budget(steps=steps).words() if steps is not None else self.budget.words()
+
 
 def load_suite(path: str | Path, purpose: str = "quality") -> Suite:
     """Read and check a suite, including every method's training config. A suite read for ``speed``

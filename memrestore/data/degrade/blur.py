@@ -102,10 +102,7 @@ def add_motion_blur(clean: np.ndarray, rng: np.random.Generator, params: BlurPar
     """Blurred image and its kernel for a float HxWx3 image in [0, 1] (plus optional Gaussian noise)."""
     params = params or sample_blur_params(rng, **(ranges or {}))
     kernel = trajectory_kernel(shake_trajectory(rng, params.length, anxiety=params.anxiety), params.size)
-    blurred = apply_kernel(clean, kernel, params.linear)
-    if params.noise > 0:
-        blurred = blurred + rng.normal(0.0, params.noise, blurred.shape).astype(np.float32)
-    return np.clip(blurred, 0.0, 1.0).astype(np.float32), kernel
+    return with_noise(apply_kernel(clean, kernel, params.linear), rng, params.noise), kernel
 
 
 def add_varying_motion_blur(clean: np.ndarray, rng: np.random.Generator, cells: int,
@@ -124,11 +121,16 @@ def add_varying_motion_blur(clean: np.ndarray, rng: np.random.Generator, cells: 
     for index, kernel in enumerate(kernels):
         weight = np.outer(rows[index // cells], cols[index % cells])[..., None]
         blurred += weight * apply_kernel(clean, kernel, params[0].linear)
-    if params[0].noise > 0:
-        blurred = blurred + rng.normal(0.0, params[0].noise, blurred.shape).astype(np.float32)
     size = max(p.size for p in params)
     padded = np.stack([np.pad(k, (size - k.shape[0]) // 2) for k in kernels]).reshape(cells, cells, size, size)
-    return np.clip(blurred, 0.0, 1.0).astype(np.float32), padded
+    return with_noise(blurred, rng, params[0].noise), padded
+
+
+def with_noise(blurred: np.ndarray, rng: np.random.Generator, noise: float) -> np.ndarray:
+    """``blurred`` plus Gaussian sensor noise of sigma ``noise`` (none drawn at 0), clipped to [0, 1]."""
+    if noise > 0:
+        blurred = blurred + rng.normal(0.0, noise, blurred.shape).astype(np.float32)
+    return np.clip(blurred, 0.0, 1.0).astype(np.float32)
 
 
 def anchor_weights(length: int, cells: int) -> np.ndarray:
