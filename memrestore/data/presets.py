@@ -102,11 +102,13 @@ def read_fitted(path: Path, task: str) -> dict:
         if key in document["ranges"] and document["ranges"][key] not in allowed:
             raise MemrestoreError(f"{path}: {key}: {document['ranges'][key]!r} is not one of "
                                   f"{', '.join(map(str, allowed))}")
-    for key in tool.counts & set(document["ranges"]):
-        value = document["ranges"][key]
-        if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) and v >= 1 for v in value)
-                and value[0] <= value[1]):
-            raise MemrestoreError(f"{path}: {key}: {value!r} is not [low, high] of whole numbers, 1 <= low <= high")
+    kinds = ((tool.counts, lambda v: isinstance(v, int) and v >= 1, "of whole numbers, 1 <= low <= high"),
+             (tool.fractions, lambda v: isinstance(v, (int, float)) and 0 <= v <= 1, "with 0 <= low <= high <= 1"))
+    for keys, valid, what in kinds:
+        for key in keys & set(document["ranges"]):
+            value = document["ranges"][key]
+            if not (isinstance(value, list) and len(value) == 2 and all(map(valid, value)) and value[0] <= value[1]):
+                raise MemrestoreError(f"{path}: {key}: {value!r} is not [low, high] {what}")
     return {key: tuple(value) if isinstance(value, list) else value for key, value in document["ranges"].items()}
 
 

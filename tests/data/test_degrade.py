@@ -31,6 +31,44 @@ def test_haze_follows_the_scattering_model(rng):
     assert pseudo.shape == clean.shape[:2] and pseudo.min() == 0 and pseudo.max() == pytest.approx(1)
 
 
+def room_with_a_box() -> np.ndarray:
+    """64x64: a light wall (rows 0-31) above a floor (rows 32-63), a dark box standing on the floor at
+    rows 20-43, columns 20-39: flat colours, so the segmentation's regions are these three."""
+    image = np.empty((64, 64, 3), np.float32)
+    image[:32], image[32:] = (0.8, 0.8, 0.7), (0.5, 0.35, 0.2)
+    image[20:44, 20:40] = (0.1, 0.1, 0.15)
+    return image
+
+
+def test_standing_regions_take_the_floor_depth_where_they_touch_it():
+    floor = np.tile(1.0 - np.arange(64, dtype=np.float32)[:, None] / 63, (1, 64))  # far at the top
+    for seed in range(3):
+        depth = degrade.haze.standing_regions(room_with_a_box(), floor, np.random.default_rng(seed))
+        # thin regions form along the smoothed outlines, so only the regions' insides are exact
+        box, wall = depth[24:40, 24:36], depth[:16]
+        assert np.ptp(box) == 0 and floor[44, 0] <= box[0, 0] <= floor[40, 0]  # one depth: the floor's under the box
+        assert np.ptp(wall) == 0 and floor[33, 0] <= wall[0, 0] <= floor[29, 0]  # the wall stands where it meets the floor
+        assert np.allclose(depth[48:], floor[48:])  # the floor reaches the bottom edge: its own depth
+        assert wall[0, 0] - box[0, 0] > 8 / 63  # depth jumps at the box's outline
+
+
+def test_haze_over_objects_jumps_at_their_outlines_and_absent_objects_change_nothing(rng):
+    image = room_with_a_box()
+    jumps = {}
+    for objects in (0.0, 1.0):
+        hazy = degrade.add_haze(image, np.random.default_rng(0), HazeParams(beta=2.0, airlight=1.0, objects=objects))
+        depth = -np.log((1.0 - hazy[14:27, 30, 0]) / (1.0 - image[14:27, 30, 0]))  # I - A = t (J - A), A = 1
+        jumps[objects] = float(np.abs(np.diff(depth)).max())  # steepest step from the wall into the box
+    assert jumps[0.0] < 0.15 < 0.4 < jumps[1.0]
+    plain = degrade.haze.sample_haze_params(np.random.default_rng(3))
+    fixed_rng = np.random.default_rng(3)
+    fixed = degrade.haze.sample_haze_params(fixed_rng, objects=(0.5, 0.5))
+    assert fixed == HazeParams(plain.beta, plain.airlight, plain.near, 0.5)
+    assert fixed_rng.random() == np.random.default_rng(3).uniform(size=3)[2]  # a one-value range draws nothing
+    drawn = degrade.haze.sample_haze_params(np.random.default_rng(3), objects=(0.25, 0.75))
+    assert 0.25 <= drawn.objects <= 0.75
+
+
 def test_blur_kernels_are_normalised_and_deterministic(rng):
     for seed in range(5):
         params = degrade.blur.sample_blur_params(np.random.default_rng(seed))

@@ -1,8 +1,10 @@
 """Fitting the haze renderer to hazy pairs: the airlight, far optical depth and near fraction haze was
-rendered with are recovered, pairs that are not scattering haze are left out with why, and a fitted
-preset round-trips through ``fit-preset`` into ``synth``."""
+rendered with are recovered, pairs that are not scattering haze are left out with why, a fitted
+preset round-trips through ``fit-preset`` into ``synth``, and the hand-set ``objects`` weight is checked."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +14,8 @@ from skimage import data
 from memrestore.data import degrade
 from memrestore.data.degrade.haze_fit import FITTER, HazeEstimate, estimate_haze, fit_ranges, transmission
 from memrestore.data.presets import preset_ranges
+from memrestore.data.synth import render
+from memrestore.errors import MemrestoreError
 from memrestore.io import write_image
 
 from tests.helpers import run_cli
@@ -84,3 +88,17 @@ def test_fit_preset_writes_a_haze_preset_that_synth_renders(tmp_path):
     made = run_cli("synth", "--task", "dehaze", "--clean", str(clean_dir), "-o", str(out), "--preset", str(preset))
     assert made.returncode == 0, made.stderr
     assert len(list((out / "input").iterdir())) == 2
+
+
+def test_objects_preset_renders_and_bad_weights_fail_in_one_line(tmp_path):
+    shipped = Path(__file__).resolve().parents[2] / "benchmarks" / "presets" / "sots-fitted-objects.yaml"
+    ranges = preset_ranges("dehaze", str(shipped))
+    assert ranges["objects"] == (0.25, 0.75) and ranges["beta"] == preset_ranges("dehaze", "sots-fitted")["beta"]
+    clean = photo(96, 128)
+    hazy = render("dehaze", clean, np.random.default_rng(0), str(shipped))[0]
+    assert hazy.shape == clean.shape and hazy.mean() > clean.mean() + 0.05  # white airlight
+    preset = tmp_path / "objects.yaml"
+    for bad in ([0.5, 1.5], [0.8, 0.2], [-0.1, 0.5], [0.5], "all"):
+        preset.write_text(yaml.safe_dump({"task": "dehaze", "ranges": {"objects": bad}}))
+        with pytest.raises(MemrestoreError, match=r"objects.yaml: objects: .* is not \[low, high\] with 0 <= low <= high <= 1"):
+            preset_ranges("dehaze", str(preset))

@@ -34,8 +34,8 @@ class Fitter:
     fitted (None: it can); ``fit_ranges(estimates, widen)`` writes the preset's ranges, whose keys are
     ``range_keys``; ``preview(degraded, clean, estimate)`` returns the measured degradation beside one
     rendered from the estimate (HxWx3 in [0, 1]), shown in rows named ``preview_rows``; ``choices``
-    names the values a non-range key may take and ``counts`` the ranges of whole numbers of at least 1
-    (a preset file is checked against both before rendering)."""
+    names the values a non-range key may take, ``counts`` the ranges of whole numbers of at least 1 and
+    ``fractions`` the ranges within [0, 1] (a preset file is checked against all three before rendering)."""
 
     what: str
     range_keys: frozenset[str]
@@ -46,6 +46,7 @@ class Fitter:
     preview_rows: tuple[str, str]
     choices: dict[str, tuple] = field(default_factory=dict)
     counts: frozenset[str] = frozenset()
+    fractions: frozenset[str] = frozenset()
 
 
 def widened_range(values: Sequence[float], widen: float, margin: tuple[str, float],

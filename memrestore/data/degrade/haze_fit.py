@@ -15,6 +15,8 @@ line in RGB. Per pair:
 
 ``fit_ranges`` widens the per-pair estimates into ``sample_haze_params`` ranges
 (``fitting.widened_range``) and fixes ``depth_scale`` at 1, the unit the optical depths are in.
+``objects`` (depth that follows objects, ``haze.standing_regions``) is not measured: a preset sets it
+by hand, and its estimates stay those of the ramp pseudo-depth.
 """
 
 from __future__ import annotations
@@ -128,6 +130,6 @@ def _preview(hazy: np.ndarray, clean: np.ndarray, estimate: HazeEstimate) -> tup
     return np.repeat(t[..., None], 3, axis=2), np.repeat(rendered[..., None], 3, axis=2).astype(np.float32)
 
 
-FITTER = Fitter(what="scattering haze", range_keys=frozenset({*MARGINS, "depth_scale"}), estimate=estimate_haze,
+FITTER = Fitter(what="scattering haze", range_keys=frozenset({*MARGINS, "depth_scale", "objects"}), estimate=estimate_haze,
                 left_out=_left_out, fit_ranges=fit_ranges, preview=_preview,
-                preview_rows=("real transmission", "rendered"))
+                preview_rows=("real transmission", "rendered"), fractions=frozenset({"objects"}))
