@@ -52,7 +52,7 @@ def test_standing_regions_take_the_floor_depth_where_they_touch_it():
         assert wall[0, 0] - box[0, 0] > 8 / 63  # depth jumps at the box's outline
 
 
-def test_haze_over_objects_jumps_at_their_outlines_and_absent_objects_change_nothing(rng):
+def test_haze_over_objects_jumps_at_their_outlines_and_absent_objects_change_nothing():
     image = room_with_a_box()
     jumps = {}
     for objects in (0.0, 1.0):
