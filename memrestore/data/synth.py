@@ -106,6 +106,11 @@ def synthesize_pairs(clean_dir: str | Path, out: str | Path, task: str = "derain
         return _synthesize_averaged(photos, out, average, preview)
     expected = len(photos) * renderings
     if (out / "input").is_dir() and len(list_images(out / "input")) == expected:
+        if preview:  # complete output reused: the sheet comes from its first files
+            names = [path.name for path in list_images(out / "input")[:6]]
+            parts = {"degraded": "input", "clean": "target", "mask": "mask"}
+            _write_preview({row: [to_float_rgb(read_image(out / part / name)) for name in names]
+                            for row, part in parts.items() if (out / part).is_dir()}, out / "preview.png")
         return expected
     rng = np.random.default_rng(seed)
     depth_path = Path(depth_dir) if depth_dir else None
@@ -137,6 +142,10 @@ def _synthesize_timelapse(photos: list[Path], clean_dir: Path, out: Path, ranges
         raise MemrestoreError(f"--frames {frames}: a time-lapse needs at least 2 frames")
     expected = len(photos) * frames
     if out.is_dir() and sum(len(list_images(d)) - 1 for d in out.iterdir() if d.is_dir()) == expected:
+        if preview:  # complete output reused: the sheet comes from its first scene's files
+            scene = min(d for d in out.iterdir() if d.is_dir())
+            shown = [to_float_rgb(read_image(path)) for path in [*sorted(scene.glob("frame_*.png"))[:5], scene / "clean.png"]]
+            _write_preview({"frames + clean": shown}, out / "preview.png")
         return expected
     rng = np.random.default_rng(seed)
     shown: list[np.ndarray] = []

@@ -167,6 +167,9 @@ def test_synth_command_writes_a_readable_dataset(tmp_path, rng, task, extra, mas
     pairs = read_layout("paired", str(out), mask_dir="mask" if mask else None)
     assert len(pairs) == 2 and (out / "preview.png").is_file()
     assert (out / "mask").is_dir() == mask
+    (out / "preview.png").unlink()  # complete output is reused, and its preview drawn from the files
+    assert main(["synth", "--task", task, "--clean", str(tmp_path / "clean"), "-o", str(out), "--preview", *extra]) == 0
+    assert (out / "preview.png").is_file()
 
 
 def test_synth_timelapse_depth_and_frame_averaging(tmp_path, rng, capsys):
@@ -178,6 +181,9 @@ def test_synth_timelapse_depth_and_frame_averaging(tmp_path, rng, capsys):
     assert main(["synth", "--task", "timelapse", "--frames", "4", "--clean", str(tmp_path / "clean"), "-o", str(tmp_path / "tl")]) == 0
     scenes = read_timelapse(str(tmp_path / "tl"))
     assert len(scenes) == 3 and all(len(s.frames) == 4 and s.clean is not None for s in scenes)
+    assert main(["synth", "--task", "timelapse", "--frames", "4", "--clean", str(tmp_path / "clean"), "-o", str(tmp_path / "tl"),
+                 "--preview"]) == 0  # reused, and previewed from its files
+    assert (tmp_path / "tl" / "preview.png").is_file() and len(read_timelapse(str(tmp_path / "tl"))) == 3
     assert main(["synth", "--task", "deblur", "--average", "3", "--clean", str(tmp_path / "clean"), "-o", str(tmp_path / "avg")]) == 0
     assert [p.name for p in read_layout("paired", str(tmp_path / "avg"))] == ["f1"]  # one window, middle frame
     np.save(tmp_path / "f0.npy", np.zeros((32, 32), np.float32))
