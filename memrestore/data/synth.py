@@ -105,16 +105,20 @@ def synthesize_pairs(clean_dir: str | Path, out: str | Path, task: str = "derain
     if task == "deblur" and average:
         return _synthesize_averaged(photos, out, average, preview)
     expected = len(photos) * renderings
-    if (out / "input").is_dir() and len(list_images(out / "input")) == expected:
-        if preview:  # complete output reused: the sheet comes from its first files
-            names = [path.name for path in list_images(out / "input")[:6]]
-            parts = {"degraded": "input", "clean": "target", "mask": "mask"}
-            _write_preview({row: [to_float_rgb(read_image(out / part / name)) for name in names]
-                            for row, part in parts.items() if (out / part).is_dir()}, out / "preview.png")
-        return expected
+    if not ((out / "input").is_dir() and len(list_images(out / "input")) == expected):
+        _render_pairs(photos, clean_dir, out, task, ranges, renderings, seed, depth_dir)
+    if preview:  # drawn from the files, so complete output that is reused gets one too
+        names = [path.name for path in list_images(out / "input")[:6]]
+        parts = {"degraded": "input", "clean": "target", "mask": "mask"}
+        _write_preview({row: [to_float_rgb(read_image(out / part / name)) for name in names]
+                        for row, part in parts.items() if (out / part).is_dir()}, out / "preview.png")
+    return expected
+
+
+def _render_pairs(photos: list[Path], clean_dir: Path, out: Path, task: str, ranges: dict, renderings: int, seed: int,
+                  depth_dir: str | Path | None) -> None:
     rng = np.random.default_rng(seed)
     depth_path = Path(depth_dir) if depth_dir else None
-    sheet: dict[str, list[np.ndarray]] = {"degraded": [], "clean": [], "mask": []}
     for photo in tqdm(photos, desc=f"synth {task}", unit="photo"):
         clean = to_float_rgb(read_image(photo))
         depth = _depth_for(depth_path, photo, clean.shape[:2]) if task == "dehaze" else None
@@ -126,14 +130,6 @@ def synthesize_pairs(clean_dir: str | Path, out: str | Path, task: str = "derain
             write_image(out / "input" / name, degraded)
             if mask is not None:
                 write_image(out / "mask" / name, mask)
-            if preview and len(sheet["degraded"]) < 6:
-                sheet["degraded"].append(degraded)
-                sheet["clean"].append(clean)
-                if mask is not None:
-                    sheet["mask"].append(np.repeat(mask[..., None], 3, axis=2))
-    if preview:
-        _write_preview({k: v for k, v in sheet.items() if v}, out / "preview.png")
-    return expected
 
 
 def _synthesize_timelapse(photos: list[Path], clean_dir: Path, out: Path, ranges: dict, frames: int, seed: int,
@@ -141,24 +137,18 @@ def _synthesize_timelapse(photos: list[Path], clean_dir: Path, out: Path, ranges
     if frames < 2:
         raise MemrestoreError(f"--frames {frames}: a time-lapse needs at least 2 frames")
     expected = len(photos) * frames
-    if out.is_dir() and sum(len(list_images(d)) - 1 for d in out.iterdir() if d.is_dir()) == expected:
-        if preview:  # complete output reused: the sheet comes from its first scene's files
-            scene = min(d for d in out.iterdir() if d.is_dir())
-            shown = [to_float_rgb(read_image(path)) for path in [*sorted(scene.glob("frame_*.png"))[:5], scene / "clean.png"]]
-            _write_preview({"frames + clean": shown}, out / "preview.png")
-        return expected
-    rng = np.random.default_rng(seed)
-    shown: list[np.ndarray] = []
-    for photo in tqdm(photos, desc="synth timelapse", unit="scene"):
-        clean = to_float_rgb(read_image(photo))
-        scene = out / _photo_stem(photo, clean_dir)
-        sequence, _ = degrade.timelapse_sequence(clean, rng, frames, ranges=ranges)
-        for t, frame in enumerate(sequence):
-            write_image(scene / f"frame_{t:03d}.png", frame)
-        write_image(scene / "clean.png", clean)
-        if not shown:
-            shown = [*sequence[:5], clean]
-    if preview:
+    if not (out.is_dir() and sum(len(list_images(d)) - 1 for d in out.iterdir() if d.is_dir()) == expected):
+        rng = np.random.default_rng(seed)
+        for photo in tqdm(photos, desc="synth timelapse", unit="scene"):
+            clean = to_float_rgb(read_image(photo))
+            scene = out / _photo_stem(photo, clean_dir)
+            sequence, _ = degrade.timelapse_sequence(clean, rng, frames, ranges=ranges)
+            for t, frame in enumerate(sequence):
+                write_image(scene / f"frame_{t:03d}.png", frame)
+            write_image(scene / "clean.png", clean)
+    if preview:  # drawn from the first scene's files, so complete output that is reused gets one too
+        scene = min(d for d in out.iterdir() if d.is_dir())
+        shown = [to_float_rgb(read_image(path)) for path in [*sorted(scene.glob("frame_*.png"))[:5], scene / "clean.png"]]
         _write_preview({"frames + clean": shown}, out / "preview.png")
     return expected
 
