@@ -212,7 +212,10 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
         help="make a training set from clean photos (synthetic rain, raindrops, shadows, blur, haze, time-lapse)",
         description="Degrade every photo in --clean (and its sub-folders), reproducibly from --seed. Paired tasks "
         "write OUT/input, OUT/target and, for raindrop and deshadow, OUT/mask; timelapse writes OUT/<scene>/frame_NNN.png "
-        "and OUT/<scene>/clean.png. Presets: derain light (Rain12-like) | heavy; dehaze sots | light; timelapse light | heavy.",
+        "and OUT/<scene>/clean.png. Presets (--preset NAME, the first is the task's default; jorder, rain12, "
+        "sots-fitted and qian were fitted to real pairs by fit-preset): derain light | heavy | jorder | rain12; "
+        "raindrop default | qian; deshadow default; deblur gopro | linear-light; dehaze sots | light | sots-fitted; "
+        "timelapse light | heavy | jorder | rain12.",
     )
     p.add_argument("--task", required=True, choices=["derain", "raindrop", "deshadow", "deblur", "dehaze", "timelapse"],
                    help="degradation to synthesise")

@@ -3,6 +3,7 @@ one-line errors (no traceback) for expected mistakes."""
 
 from __future__ import annotations
 
+import argparse
 import csv
 import subprocess
 import sys
@@ -23,6 +24,18 @@ def test_help(command):
     result = run_cli(*command, "--help")
     assert result.returncode == 0
     assert "usage: memrestore" in result.stdout and len(result.stdout.splitlines()) > 3
+
+
+def test_synth_help_lists_every_preset():
+    """`synth --help` is written by hand (the CLI does not import the renderers); it must name every
+    preset a task accepts, hand-set and fitted, in the order that makes the first the default."""
+    from memrestore.cli.main import build_parser
+    from memrestore.data.presets import TASKS, preset_names
+
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    text = commands.choices["synth"].description.replace(".", ";")
+    for task in TASKS:
+        assert f"{task} {' | '.join(preset_names(task))};" in text, task
 
 
 @pytest.fixture
