@@ -103,12 +103,13 @@ def synthesize_pairs(clean_dir: str | Path, out: str | Path, task: str = "derain
     if task == "timelapse":
         return _synthesize_timelapse(photos, clean_dir, out, ranges, frames, seed, preview)
     if task == "deblur" and average:
-        return _synthesize_averaged(photos, out, average, preview)
-    expected = len(photos) * renderings
-    if not ((out / "input").is_dir() and len(list_images(out / "input")) == expected):
-        _render_pairs(photos, clean_dir, out, task, ranges, renderings, seed, depth_dir)
+        expected, shown = _synthesize_averaged(photos, out, average), 1
+    else:
+        expected, shown = len(photos) * renderings, 6
+        if not ((out / "input").is_dir() and len(list_images(out / "input")) == expected):
+            _render_pairs(photos, clean_dir, out, task, ranges, renderings, seed, depth_dir)
     if preview:  # drawn from the files, so complete output that is reused gets one too
-        names = [path.name for path in list_images(out / "input")[:6]]
+        names = [path.name for path in list_images(out / "input")[:shown]]
         parts = {"degraded": "input", "clean": "target", "mask": "mask"}
         _write_preview({row: [to_float_rgb(read_image(out / part / name)) for name in names]
                         for row, part in parts.items() if (out / part).is_dir()}, out / "preview.png")
@@ -153,11 +154,10 @@ def _synthesize_timelapse(photos: list[Path], clean_dir: Path, out: Path, ranges
     return expected
 
 
-def _synthesize_averaged(photos: list[Path], out: Path, window: int, preview: bool) -> int:
+def _synthesize_averaged(photos: list[Path], out: Path, window: int) -> int:
     if window < 2 or window > len(photos):
         raise MemrestoreError(f"--average {window}: needs 2 to {len(photos)} consecutive frames")
     count = len(photos) - window + 1
-    first: list[np.ndarray] = []
     frames: deque[np.ndarray] = deque(maxlen=window)  # each frame is read once, windows slide
     for index, path in enumerate(tqdm(photos, desc="synth deblur (frame averaging)", unit="frame")):
         frames.append(to_float_rgb(read_image(path)))
@@ -169,10 +169,6 @@ def _synthesize_averaged(photos: list[Path], out: Path, window: int, preview: bo
         blurred = degrade.average_frames(list(frames))
         write_image(out / "input" / f"{sharp.stem}.png", blurred)
         write_image(out / "target" / f"{sharp.stem}.png", frames[window // 2])
-        if not first:
-            first = [blurred, frames[window // 2]]
-    if preview:
-        _write_preview({"degraded": first[:1], "clean": first[1:]}, out / "preview.png")
     return count
 
 

@@ -184,7 +184,9 @@ def test_synth_timelapse_depth_and_frame_averaging(tmp_path, rng, capsys):
     assert main(["synth", "--task", "timelapse", "--frames", "4", "--clean", str(tmp_path / "clean"), "-o", str(tmp_path / "tl"),
                  "--preview"]) == 0  # reused, and previewed from its files
     assert (tmp_path / "tl" / "preview.png").is_file() and len(read_timelapse(str(tmp_path / "tl"))) == 3
-    assert main(["synth", "--task", "deblur", "--average", "3", "--clean", str(tmp_path / "clean"), "-o", str(tmp_path / "avg")]) == 0
+    assert main(["synth", "--task", "deblur", "--average", "3", "--clean", str(tmp_path / "clean"), "-o", str(tmp_path / "avg"),
+                 "--preview"]) == 0
+    assert (tmp_path / "avg" / "preview.png").is_file()
     assert [p.name for p in read_layout("paired", str(tmp_path / "avg"))] == ["f1"]  # one window, middle frame
     np.save(tmp_path / "f0.npy", np.zeros((32, 32), np.float32))
     (tmp_path / "depth").mkdir()
